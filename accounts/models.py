@@ -40,6 +40,16 @@ class Account(OwnedRecord):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     website = models.URLField(_("website"), blank=True)
+    permission_rule = models.ForeignKey(
+        "setup.PermissionRule",
+        verbose_name=_("permission rule"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    visibility_rule_field = "permission_rule"
 
     class Meta:
         ordering = ["name"]

@@ -130,3 +130,36 @@ class NumberSequence(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ConsentRecord(models.Model):
+    """A customer's consent: terms of use accepted, or personal-data opt-in given or withdrawn."""
+
+    class Kind(models.TextChoices):
+        TERMS_OF_USE = "terms_of_use", _("Terms of use")
+        PERSONAL_DATA = "personal_data", _("Personal data opt-in")
+        PERSONAL_DATA_WITHDRAWN = "personal_data_withdrawn", _("Personal data opt-out")
+        OFFER_ACCEPTANCE = "offer_acceptance", _("Offer acceptance")
+
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    account_id = models.BigIntegerField(_("account id"), null=True, blank=True, db_index=True)
+    account_name = models.CharField(_("account"), max_length=200, blank=True)
+    contact_id = models.BigIntegerField(_("contact id"), null=True, blank=True)
+    contact_name = models.CharField(_("contact"), max_length=200, blank=True)
+    contact_email = models.EmailField(_("email"), blank=True)
+    subject = models.CharField(_("what was accepted"), max_length=300)
+    reference = models.CharField(
+        _("reference"), max_length=100, blank=True, help_text=_("Order or offer number")
+    )
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=500, blank=True)
+    accepted_at = models.DateTimeField(_("accepted at"), db_index=True)
+
+    class Meta:
+        ordering = ["-accepted_at"]
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject}"
