@@ -31,3 +31,20 @@ class SetupConfig(AppConfig):
             ),
         ]:
             register_setup_entry(entry)
+
+        from bss.setup.currencies.registry import register as register_currencies
+        from bss.setup.fields.registry import register as register_fields
+        from bss.setup.languages.registry import register as register_languages
+        from bss.setup.organization.registry import register as register_organization
+        from bss.setup.rules.registry import register as register_rules
+        from bss.setup.tools.registry import register as register_tools
+
+        for register in (
+            register_rules,
+            register_fields,
+            register_organization,
+            register_currencies,
+            register_languages,
+            register_tools,
+        ):
+            register()

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from bss.setup import views
 
@@ -14,4 +14,10 @@ urlpatterns = [
     path("groups/new/", views.role_create, name="role_create"),
     path("groups/<int:pk>/", views.role_edit, name="role_edit"),
     path("groups/<int:pk>/delete/", views.role_delete, name="role_delete"),
+    path("permission-rules/", include("bss.setup.rules.urls")),
+    path("fields/", include("bss.setup.fields.urls")),
+    path("organization/", include("bss.setup.organization.urls")),
+    path("currencies/", include("bss.setup.currencies.urls")),
+    path("languages/", include("bss.setup.languages.urls")),
+    path("tools/", include("bss.setup.tools.urls")),
 ]

@@ -4,33 +4,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_initial'),
+        ("core", "0002_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ConsentRecord',
+            name="ConsentRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('terms_of_use', 'Terms of use'), ('personal_data', 'Personal data opt-in'), ('personal_data_withdrawn', 'Personal data opt-out'), ('offer_acceptance', 'Offer acceptance')], max_length=30, verbose_name='kind')),
-                ('account_id', models.BigIntegerField(blank=True, db_index=True, null=True, verbose_name='account id')),
-                ('account_name', models.CharField(blank=True, max_length=200, verbose_name='account')),
-                ('contact_id', models.BigIntegerField(blank=True, null=True, verbose_name='contact id')),
-                ('contact_name', models.CharField(blank=True, max_length=200, verbose_name='contact')),
-                ('contact_email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('subject', models.CharField(max_length=300, verbose_name='what was accepted')),
-                ('reference', models.CharField(blank=True, help_text='Order or offer number', max_length=100, verbose_name='reference')),
-                ('source', models.CharField(blank=True, max_length=100, verbose_name='source')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('user_agent', models.CharField(blank=True, max_length=500, verbose_name='browser')),
-                ('accepted_at', models.DateTimeField(db_index=True, verbose_name='accepted at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("terms_of_use", "Terms of use"),
+                            ("personal_data", "Personal data opt-in"),
+                            ("personal_data_withdrawn", "Personal data opt-out"),
+                            ("offer_acceptance", "Offer acceptance"),
+                        ],
+                        max_length=30,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "account_id",
+                    models.BigIntegerField(
+                        blank=True, db_index=True, null=True, verbose_name="account id"
+                    ),
+                ),
+                (
+                    "account_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="account"),
+                ),
+                (
+                    "contact_id",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="contact id"),
+                ),
+                (
+                    "contact_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="contact"),
+                ),
+                (
+                    "contact_email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="email"),
+                ),
+                ("subject", models.CharField(max_length=300, verbose_name="what was accepted")),
+                (
+                    "reference",
+                    models.CharField(
+                        blank=True,
+                        help_text="Order or offer number",
+                        max_length=100,
+                        verbose_name="reference",
+                    ),
+                ),
+                ("source", models.CharField(blank=True, max_length=100, verbose_name="source")),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address"),
+                ),
+                (
+                    "user_agent",
+                    models.CharField(blank=True, max_length=500, verbose_name="browser"),
+                ),
+                ("accepted_at", models.DateTimeField(db_index=True, verbose_name="accepted at")),
             ],
             options={
-                'verbose_name': 'consent record',
-                'verbose_name_plural': 'consent records',
-                'ordering': ['-accepted_at'],
+                "verbose_name": "consent record",
+                "verbose_name_plural": "consent records",
+                "ordering": ["-accepted_at"],
             },
         ),
     ]

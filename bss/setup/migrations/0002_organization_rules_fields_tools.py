@@ -6,221 +6,650 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('setup', '0001_initial'),
+        ("setup", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Currency',
+            name="Currency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=3, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('culture', models.CharField(default='en_US', help_text='Babel locale, e.g. el_GR or de_DE.', max_length=20, verbose_name='display culture')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=3, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "culture",
+                    models.CharField(
+                        default="en_US",
+                        help_text="Babel locale, e.g. el_GR or de_DE.",
+                        max_length=20,
+                        verbose_name="display culture",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'currency',
-                'verbose_name_plural': 'currencies',
-                'ordering': ['code'],
+                "verbose_name": "currency",
+                "verbose_name_plural": "currencies",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='PermissionRule',
+            name="PermissionRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'permission rule',
-                'verbose_name_plural': 'permission rules',
-                'ordering': ['name'],
+                "verbose_name": "permission rule",
+                "verbose_name_plural": "permission rules",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='CustomFieldDefinition',
+            name="CustomFieldDefinition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(choices=[('account', 'Accounts'), ('contact', 'Contacts'), ('document', 'Documents'), ('product', 'Products'), ('price_list', 'Price lists'), ('offer', 'Offers'), ('order', 'Orders'), ('subscription', 'Subscriptions'), ('asset', 'Assets'), ('invoice', 'Invoices'), ('payment', 'Payments'), ('case', 'Cases')], max_length=30, verbose_name='entity')),
-                ('code', models.SlugField(help_text="Key in the record's custom data; never changes.", verbose_name='key')),
-                ('label', models.CharField(max_length=100, verbose_name='label')),
-                ('field_type', models.CharField(choices=[('text', 'Text'), ('long_text', 'Long text'), ('integer', 'Integer'), ('decimal', 'Decimal'), ('date', 'Date'), ('boolean', 'Yes/No'), ('choice', 'Single choice'), ('multi_choice', 'Multiple choice'), ('email', 'Email'), ('url', 'URL')], max_length=20, verbose_name='type')),
-                ('group', models.CharField(default='Custom fields', max_length=100, verbose_name='group')),
-                ('ordering', models.PositiveIntegerField(default=0, verbose_name='ordering')),
-                ('suffix', models.CharField(blank=True, max_length=20, verbose_name='value suffix')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('is_required', models.BooleanField(default=False, verbose_name='required')),
-                ('default_value', models.JSONField(blank=True, null=True, verbose_name='default value')),
-                ('choices', models.JSONField(blank=True, default=list, verbose_name='choices')),
-                ('is_search_criterion', models.BooleanField(default=False, verbose_name='search criterion')),
-                ('display_rule', models.JSONField(blank=True, default=dict, help_text='Show only when a field of the account has one of the values: {"field": ..., "values": [...]}', verbose_name='display rule')),
-                ('provisioning_code', models.PositiveIntegerField(blank=True, null=True, unique=True, verbose_name='code for provisioning system')),
-                ('show_in_storefront', models.BooleanField(default=False, verbose_name='show in Storefront')),
-                ('is_active', models.BooleanField(default=True, help_text='Removed fields are hidden; stored values stay until purged.', verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "entity",
+                    models.CharField(
+                        choices=[
+                            ("account", "Accounts"),
+                            ("contact", "Contacts"),
+                            ("document", "Documents"),
+                            ("product", "Products"),
+                            ("price_list", "Price lists"),
+                            ("offer", "Offers"),
+                            ("order", "Orders"),
+                            ("subscription", "Subscriptions"),
+                            ("asset", "Assets"),
+                            ("invoice", "Invoices"),
+                            ("payment", "Payments"),
+                            ("case", "Cases"),
+                        ],
+                        max_length=30,
+                        verbose_name="entity",
+                    ),
+                ),
+                (
+                    "code",
+                    models.SlugField(
+                        help_text="Key in the record's custom data; never changes.",
+                        verbose_name="key",
+                    ),
+                ),
+                ("label", models.CharField(max_length=100, verbose_name="label")),
+                (
+                    "field_type",
+                    models.CharField(
+                        choices=[
+                            ("text", "Text"),
+                            ("long_text", "Long text"),
+                            ("integer", "Integer"),
+                            ("decimal", "Decimal"),
+                            ("date", "Date"),
+                            ("boolean", "Yes/No"),
+                            ("choice", "Single choice"),
+                            ("multi_choice", "Multiple choice"),
+                            ("email", "Email"),
+                            ("url", "URL"),
+                        ],
+                        max_length=20,
+                        verbose_name="type",
+                    ),
+                ),
+                (
+                    "group",
+                    models.CharField(default="Custom fields", max_length=100, verbose_name="group"),
+                ),
+                ("ordering", models.PositiveIntegerField(default=0, verbose_name="ordering")),
+                (
+                    "suffix",
+                    models.CharField(blank=True, max_length=20, verbose_name="value suffix"),
+                ),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("is_required", models.BooleanField(default=False, verbose_name="required")),
+                (
+                    "default_value",
+                    models.JSONField(blank=True, null=True, verbose_name="default value"),
+                ),
+                ("choices", models.JSONField(blank=True, default=list, verbose_name="choices")),
+                (
+                    "is_search_criterion",
+                    models.BooleanField(default=False, verbose_name="search criterion"),
+                ),
+                (
+                    "display_rule",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='Show only when a field of the account has one of the values: {"field": ..., "values": [...]}',
+                        verbose_name="display rule",
+                    ),
+                ),
+                (
+                    "provisioning_code",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        null=True,
+                        unique=True,
+                        verbose_name="code for provisioning system",
+                    ),
+                ),
+                (
+                    "show_in_storefront",
+                    models.BooleanField(default=False, verbose_name="show in Storefront"),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Removed fields are hidden; stored values stay until purged.",
+                        verbose_name="active",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'custom field',
-                'verbose_name_plural': 'custom fields',
-                'ordering': ['entity', 'group', 'ordering', 'label'],
-                'constraints': [models.UniqueConstraint(fields=('entity', 'code'), name='setup_customfield_code_unique'), models.CheckConstraint(condition=models.Q(('field_type__in', ['text', 'long_text', 'integer', 'decimal', 'date', 'boolean', 'choice', 'multi_choice', 'email', 'url'])), name='setup_customfield_type_valid')],
+                "verbose_name": "custom field",
+                "verbose_name_plural": "custom fields",
+                "ordering": ["entity", "group", "ordering", "label"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("entity", "code"), name="setup_customfield_code_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "field_type__in",
+                                [
+                                    "text",
+                                    "long_text",
+                                    "integer",
+                                    "decimal",
+                                    "date",
+                                    "boolean",
+                                    "choice",
+                                    "multi_choice",
+                                    "email",
+                                    "url",
+                                ],
+                            )
+                        ),
+                        name="setup_customfield_type_valid",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LanguageSetting',
+            name="LanguageSetting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(max_length=10, unique=True, verbose_name='language')),
-                ('is_enabled', models.BooleanField(default=True, verbose_name='enabled')),
-                ('is_default', models.BooleanField(default=False, verbose_name='default')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("language", models.CharField(max_length=10, unique=True, verbose_name="language")),
+                ("is_enabled", models.BooleanField(default=True, verbose_name="enabled")),
+                ("is_default", models.BooleanField(default=False, verbose_name="default")),
             ],
             options={
-                'verbose_name': 'language',
-                'verbose_name_plural': 'languages',
-                'ordering': ['language'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='setup_language_one_default')],
+                "verbose_name": "language",
+                "verbose_name_plural": "languages",
+                "ordering": ["language"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)),
+                        fields=("is_default",),
+                        name="setup_language_one_default",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('legal_name', models.CharField(max_length=200, verbose_name='legal name')),
-                ('address_line1', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('address_line2', models.CharField(blank=True, max_length=200, verbose_name='address (line 2)')),
-                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
-                ('postal_code', models.CharField(blank=True, max_length=20, verbose_name='postal code')),
-                ('country', models.CharField(blank=True, max_length=2, verbose_name='country')),
-                ('tax_id', models.CharField(blank=True, max_length=50, verbose_name='tax id')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('logo', models.ImageField(blank=True, upload_to='organization/', verbose_name='logo')),
-                ('default_language', models.CharField(default='en', max_length=10, verbose_name='default language')),
-                ('time_zone', models.CharField(default='UTC', max_length=64, verbose_name='time zone')),
-                ('date_format', models.CharField(default='dd/MM/yyyy', max_length=20, verbose_name='date format')),
-                ('number_locale', models.CharField(default='en_US', max_length=20, verbose_name='number format')),
-                ('file_space_mb', models.PositiveIntegerField(default=10240, verbose_name='file space allowance (MB)')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('home_currency', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='setup.currency', verbose_name='home currency')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("legal_name", models.CharField(max_length=200, verbose_name="legal name")),
+                (
+                    "address_line1",
+                    models.CharField(blank=True, max_length=200, verbose_name="address"),
+                ),
+                (
+                    "address_line2",
+                    models.CharField(blank=True, max_length=200, verbose_name="address (line 2)"),
+                ),
+                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
+                (
+                    "postal_code",
+                    models.CharField(blank=True, max_length=20, verbose_name="postal code"),
+                ),
+                ("country", models.CharField(blank=True, max_length=2, verbose_name="country")),
+                ("tax_id", models.CharField(blank=True, max_length=50, verbose_name="tax id")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                (
+                    "logo",
+                    models.ImageField(blank=True, upload_to="organization/", verbose_name="logo"),
+                ),
+                (
+                    "default_language",
+                    models.CharField(default="en", max_length=10, verbose_name="default language"),
+                ),
+                (
+                    "time_zone",
+                    models.CharField(default="UTC", max_length=64, verbose_name="time zone"),
+                ),
+                (
+                    "date_format",
+                    models.CharField(
+                        default="dd/MM/yyyy", max_length=20, verbose_name="date format"
+                    ),
+                ),
+                (
+                    "number_locale",
+                    models.CharField(default="en_US", max_length=20, verbose_name="number format"),
+                ),
+                (
+                    "file_space_mb",
+                    models.PositiveIntegerField(
+                        default=10240, verbose_name="file space allowance (MB)"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "home_currency",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="setup.currency",
+                        verbose_name="home currency",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'organization profile',
+                "verbose_name": "organization profile",
             },
         ),
         migrations.CreateModel(
-            name='SystemFieldValue',
+            name="SystemFieldValue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(choices=[('account', 'Accounts'), ('contact', 'Contacts'), ('document', 'Documents'), ('product', 'Products'), ('price_list', 'Price lists'), ('offer', 'Offers'), ('order', 'Orders'), ('subscription', 'Subscriptions'), ('asset', 'Assets'), ('invoice', 'Invoices'), ('payment', 'Payments'), ('case', 'Cases')], max_length=30, verbose_name='entity')),
-                ('field', models.CharField(max_length=50, verbose_name='field')),
-                ('value', models.CharField(max_length=50, verbose_name='value')),
-                ('label', models.CharField(max_length=200, verbose_name='description')),
-                ('order_no', models.PositiveIntegerField(default=0, verbose_name='order')),
-                ('is_default', models.BooleanField(default=False, verbose_name='default')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "entity",
+                    models.CharField(
+                        choices=[
+                            ("account", "Accounts"),
+                            ("contact", "Contacts"),
+                            ("document", "Documents"),
+                            ("product", "Products"),
+                            ("price_list", "Price lists"),
+                            ("offer", "Offers"),
+                            ("order", "Orders"),
+                            ("subscription", "Subscriptions"),
+                            ("asset", "Assets"),
+                            ("invoice", "Invoices"),
+                            ("payment", "Payments"),
+                            ("case", "Cases"),
+                        ],
+                        max_length=30,
+                        verbose_name="entity",
+                    ),
+                ),
+                ("field", models.CharField(max_length=50, verbose_name="field")),
+                ("value", models.CharField(max_length=50, verbose_name="value")),
+                ("label", models.CharField(max_length=200, verbose_name="description")),
+                ("order_no", models.PositiveIntegerField(default=0, verbose_name="order")),
+                ("is_default", models.BooleanField(default=False, verbose_name="default")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'value of a system field',
-                'verbose_name_plural': 'values of system fields',
-                'ordering': ['entity', 'field', 'order_no', 'label'],
-                'constraints': [models.UniqueConstraint(fields=('entity', 'field', 'value'), name='setup_systemfieldvalue_unique'), models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('entity', 'field'), name='setup_systemfieldvalue_one_default')],
+                "verbose_name": "value of a system field",
+                "verbose_name_plural": "values of system fields",
+                "ordering": ["entity", "field", "order_no", "label"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("entity", "field", "value"), name="setup_systemfieldvalue_unique"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)),
+                        fields=("entity", "field"),
+                        name="setup_systemfieldvalue_one_default",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TranslationOverride',
+            name="TranslationOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(max_length=10, verbose_name='language')),
-                ('source', models.TextField(verbose_name='source text')),
-                ('translation', models.TextField(verbose_name='translation')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("language", models.CharField(max_length=10, verbose_name="language")),
+                ("source", models.TextField(verbose_name="source text")),
+                ("translation", models.TextField(verbose_name="translation")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'translation override',
-                'verbose_name_plural': 'translation overrides',
-                'ordering': ['language', 'source'],
-                'constraints': [models.UniqueConstraint(fields=('language', 'source'), name='setup_translationoverride_unique')],
+                "verbose_name": "translation override",
+                "verbose_name_plural": "translation overrides",
+                "ordering": ["language", "source"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("language", "source"), name="setup_translationoverride_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ExchangeRate',
+            name="ExchangeRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rate', models.DecimalField(decimal_places=8, max_digits=20, verbose_name='rate to home currency')),
-                ('valid_from', models.DateField(verbose_name='valid from')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('currency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rates', to='setup.currency', verbose_name='currency')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "rate",
+                    models.DecimalField(
+                        decimal_places=8, max_digits=20, verbose_name="rate to home currency"
+                    ),
+                ),
+                ("valid_from", models.DateField(verbose_name="valid from")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rates",
+                        to="setup.currency",
+                        verbose_name="currency",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'exchange rate',
-                'verbose_name_plural': 'exchange rates',
-                'ordering': ['currency', '-valid_from'],
-                'constraints': [models.UniqueConstraint(fields=('currency', 'valid_from'), name='setup_exchangerate_one_per_day'), models.CheckConstraint(condition=models.Q(('rate__gt', 0)), name='setup_exchangerate_positive')],
+                "verbose_name": "exchange rate",
+                "verbose_name_plural": "exchange rates",
+                "ordering": ["currency", "-valid_from"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("currency", "valid_from"), name="setup_exchangerate_one_per_day"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("rate__gt", 0)), name="setup_exchangerate_positive"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RuleGrant',
+            name="RuleGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('access', models.CharField(choices=[('read', 'Read-only'), ('edit', 'Edit'), ('full', 'Full access')], default='read', max_length=10, verbose_name='access')),
-                ('role', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='setup.role')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='setup.permissionrule')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "access",
+                    models.CharField(
+                        choices=[("read", "Read-only"), ("edit", "Edit"), ("full", "Full access")],
+                        default="read",
+                        max_length=10,
+                        verbose_name="access",
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="setup.role",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grants",
+                        to="setup.permissionrule",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('user__isnull', False), ('role__isnull', True)), models.Q(('user__isnull', True), ('role__isnull', False)), _connector='OR'), name='setup_rulegrant_user_xor_role'), models.CheckConstraint(condition=models.Q(('access__in', ['read', 'edit', 'full'])), name='setup_rulegrant_access_valid'), models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('rule', 'user'), name='setup_rulegrant_user_once'), models.UniqueConstraint(condition=models.Q(('role__isnull', False)), fields=('rule', 'role'), name='setup_rulegrant_role_once')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("user__isnull", False), ("role__isnull", True)),
+                            models.Q(("user__isnull", True), ("role__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="setup_rulegrant_user_xor_role",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("access__in", ["read", "edit", "full"])),
+                        name="setup_rulegrant_access_valid",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("user__isnull", False)),
+                        fields=("rule", "user"),
+                        name="setup_rulegrant_user_once",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("role__isnull", False)),
+                        fields=("rule", "role"),
+                        name="setup_rulegrant_role_once",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RuleModule',
+            name="RuleModule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(choices=[('account', 'Accounts'), ('contact', 'Contacts'), ('document', 'Documents'), ('product', 'Products'), ('price_list', 'Price lists'), ('offer', 'Offers'), ('order', 'Orders'), ('subscription', 'Subscriptions'), ('asset', 'Assets'), ('invoice', 'Invoices'), ('payment', 'Payments'), ('case', 'Cases')], max_length=30, verbose_name='entity')),
-                ('is_default', models.BooleanField(default=False, verbose_name='default')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='modules', to='setup.permissionrule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "entity",
+                    models.CharField(
+                        choices=[
+                            ("account", "Accounts"),
+                            ("contact", "Contacts"),
+                            ("document", "Documents"),
+                            ("product", "Products"),
+                            ("price_list", "Price lists"),
+                            ("offer", "Offers"),
+                            ("order", "Orders"),
+                            ("subscription", "Subscriptions"),
+                            ("asset", "Assets"),
+                            ("invoice", "Invoices"),
+                            ("payment", "Payments"),
+                            ("case", "Cases"),
+                        ],
+                        max_length=30,
+                        verbose_name="entity",
+                    ),
+                ),
+                ("is_default", models.BooleanField(default=False, verbose_name="default")),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="modules",
+                        to="setup.permissionrule",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('rule', 'entity'), name='setup_rulemodule_once'), models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('entity',), name='setup_rulemodule_one_default')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("rule", "entity"), name="setup_rulemodule_once"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)),
+                        fields=("entity",),
+                        name="setup_rulemodule_one_default",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RuleSharing',
+            name="RuleSharing",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='setup.role')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sharing', to='setup.permissionrule')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="setup.role",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sharing",
+                        to="setup.permissionrule",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('user__isnull', False), ('role__isnull', True)), models.Q(('user__isnull', True), ('role__isnull', False)), _connector='OR'), name='setup_rulesharing_user_xor_role')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("user__isnull", False), ("role__isnull", True)),
+                            models.Q(("user__isnull", True), ("role__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="setup_rulesharing_user_xor_role",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ToolRun',
+            name="ToolRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tool', models.CharField(db_index=True, max_length=100, verbose_name='tool')),
-                ('parameters', models.JSONField(blank=True, default=dict, verbose_name='parameters')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('completed', 'Completed'), ('failed', 'Failed')], default='queued', max_length=20, verbose_name='status')),
-                ('progress_done', models.PositiveIntegerField(default=0)),
-                ('progress_total', models.PositiveIntegerField(default=0)),
-                ('result_columns', models.JSONField(blank=True, default=list)),
-                ('result_rows', models.JSONField(blank=True, default=list)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='run by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tool", models.CharField(db_index=True, max_length=100, verbose_name="tool")),
+                (
+                    "parameters",
+                    models.JSONField(blank=True, default=dict, verbose_name="parameters"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("progress_done", models.PositiveIntegerField(default=0)),
+                ("progress_total", models.PositiveIntegerField(default=0)),
+                ("result_columns", models.JSONField(blank=True, default=list)),
+                ("result_rows", models.JSONField(blank=True, default=list)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="run by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tool run',
-                'verbose_name_plural': 'tool runs',
-                'ordering': ['-created_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['queued', 'running', 'completed', 'failed'])), name='setup_toolrun_status_valid')],
+                "verbose_name": "tool run",
+                "verbose_name_plural": "tool runs",
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status__in", ["queued", "running", "completed", "failed"])
+                        ),
+                        name="setup_toolrun_status_valid",
+                    )
+                ],
             },
         ),
     ]

@@ -1,0 +1,5 @@
+"""What the tools area adds to menus, search and hooks at start-up."""
+
+
+def register() -> None:
+    """Called from SetupConfig.ready()."""
