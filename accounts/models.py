@@ -68,6 +68,9 @@ class Account(OwnedRecord):
                 condition=models.Q(account_type="client", parent__isnull=False)
                 | (~models.Q(account_type="client") & models.Q(parent__isnull=True)),
                 name="accounts_account_parent_matches_type",
+                violation_error_message=_(
+                    "A reseller's client needs its parent reseller; other accounts have no parent."
+                ),
             ),
         ]
 
