@@ -210,6 +210,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BSS <bss@localhost>"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("el", _("Greek"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["bss.formats"]
+FILTERS_EMPTY_CHOICE_LABEL = _("All")
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -68,11 +68,11 @@ def test_the_walk_sees_the_platform_pages() -> None:
 
 
 def sample_url(route: str) -> str:
-    """Fill route parameters with values that point at nothing."""
-    url = re.sub(r"<int:\w+>", "999999", route)
-    url = re.sub(r"<(?:str|slug|uuid|path):\w+>|<\w+>", "nothing", url)
-    url = re.sub(r"\(\?P<\w+>[^)]*\)", "999999", url)
-    return "/" + url.lstrip("^").rstrip("$").replace("\\", "").replace("\\.", ".")
+    """Fill route parameters (path converters or router regexes) with values that point at nothing."""
+    url = re.sub(r"\(\?P<\w+>[^)]*\)", "999999", route)
+    url = re.sub(r"<int:\w+>", "999999", url)
+    url = re.sub(r"<(?:\w+:)?\w+>", "nothing", url)
+    return "/" + url.replace("^", "").replace("$", "").replace("\\", "")
 
 
 def declared_pages() -> list[tuple[str, tuple[str, str]]]:
