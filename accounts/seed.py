@@ -32,7 +32,7 @@ RESELLERS = {
 
 def _ensure(name: str, owner: User, **fields: Any) -> Account:
     existing = Account.objects.filter(name=name).first()
-    return existing or services.account_create(actor=None, owner=owner, name=name, **fields)
+    return existing or services.account_create(actor=owner, owner=owner, name=name, **fields)
 
 
 def seed(stdout: Any) -> None:
