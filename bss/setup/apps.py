@@ -8,7 +8,14 @@ class SetupConfig(AppConfig):
     verbose_name = _("Setup")
 
     def ready(self) -> None:
+        from auditlog.registry import auditlog
+
         from bss.core.registry import MenuEntry, register_setup_entry
+        from bss.setup.models import Role, User
+
+        # Password hashes and login timestamps are not changes anybody reviews.
+        auditlog.register(User, exclude_fields=["password", "last_login"], m2m_fields={"roles"})
+        auditlog.register(Role)
 
         for entry in [
             MenuEntry("setup", _("Users"), "setup:user_list", "users", icon="people", order=10),
