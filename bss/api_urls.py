@@ -1,7 +1,15 @@
 """Every endpoint of /api/v1/; each app contributes its router entries."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from bss.core.api_views import UnknownEndpointView
+
+app_name = "api"
 
 urlpatterns = [
     path("", include("bss.setup.api_urls")),
+    path("", include("accounts.api_urls")),
+    path("", include("catalogue.api_urls")),
+    # Last: any other address under /api/v1/ answers 404 in the API's JSON error shape.
+    re_path(r"^.*$", UnknownEndpointView.as_view(), name="unknown"),
 ]

@@ -105,7 +105,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             if isinstance(response.data, dict)
             else {"non_field_errors": response.data}
         )
-        response.data = {"detail": "The request has invalid fields.", "errors": errors}
+        response.data = {"detail": _validation_summary(errors), "errors": errors}
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"detail": response.data["detail"], "errors": {}}
     return response
+
+
+def _validation_summary(errors: dict[str, Any]) -> str:
+    """One sentence for people reading logs; clients read ``errors`` field by field."""
+    fields = [name for name in errors if name != "non_field_errors"]
+    if fields:
+        return f"The request has invalid fields: {', '.join(fields)}."
+    messages = errors.get("non_field_errors") or []
+    if len(messages) == 1:
+        return str(messages[0])
+    return "The request is invalid."

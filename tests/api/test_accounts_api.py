@@ -1,0 +1,225 @@
+"""Accounts through the API: the same services, the same visibility as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from auditlog.models import LogEntry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.models import Account
+from bss.core.models import Event
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_owners(make_user: Any, api_client_for: Any) -> dict[str, Any]:
+    alice = make_user("accounts.view", "accounts.create", "accounts.edit")
+    bob = make_user("accounts.view", "accounts.create", "accounts.edit")
+    return {
+        "alice": api_client_for(alice),
+        "bob": api_client_for(bob),
+        "alices": AccountFactory(owner=alice, name="Alpha Widgets", number="ACC-100001"),
+        "bobs": AccountFactory(owner=bob, name="Bravo Gadgets", number="ACC-100002"),
+    }
+
+
+def names(response: Any) -> list[str]:
+    return [row["name"] for row in response.json()["results"]]
+
+
+def test_a_user_lists_only_own_accounts(two_owners: dict[str, Any]) -> None:
+    response = two_owners["alice"].get("/api/v1/accounts/")
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+    assert names(response) == ["Alpha Widgets"]
+
+
+def test_another_owners_account_is_404(two_owners: dict[str, Any]) -> None:
+    client = two_owners["alice"]
+    assert client.get(f"/api/v1/accounts/{two_owners['alices'].pk}/").status_code == 200
+    response = client.get(f"/api/v1/accounts/{two_owners['bobs'].pk}/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Account matches the given query.", "errors": {}}
+
+
+def test_another_owners_account_cannot_be_changed(two_owners: dict[str, Any]) -> None:
+    bobs = two_owners["bobs"]
+    response = two_owners["alice"].patch(f"/api/v1/accounts/{bobs.pk}/", {"name": "Taken"})
+    assert response.status_code == 404
+    bobs.refresh_from_db()
+    assert bobs.name == "Bravo Gadgets"
+
+
+def test_an_admin_sees_every_account(two_owners: dict[str, Any], admin_api: APIClient) -> None:
+    response = admin_api.get("/api/v1/accounts/")
+    assert names(response) == ["Alpha Widgets", "Bravo Gadgets"]
+    assert admin_api.get(f"/api/v1/accounts/{two_owners['bobs'].pk}/").status_code == 200
+
+
+def test_an_invisible_reseller_cannot_be_chosen_as_parent(
+    make_user: Any, api_client_for: Any
+) -> None:
+    # given
+    reseller = AccountFactory(account_type=Account.Type.RESELLER, name="Hidden Reseller")
+    client = api_client_for(make_user("accounts.create"))
+    # when
+    response = client.post(
+        "/api/v1/accounts/", {"name": "Client", "account_type": "client", "parent": reseller.pk}
+    )
+    # then
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "parent": [f'Invalid pk "{reseller.pk}" - object does not exist.']
+    }
+    assert not Account.objects.filter(name="Client").exists()
+
+
+def test_it_creates_an_account_through_the_service(make_user: Any, api_client_for: Any) -> None:
+    # given
+    seller = make_user("accounts.create", "accounts.view")
+    # when
+    response = api_client_for(seller).post(
+        "/api/v1/accounts/",
+        {"name": "Acme Cloud", "currency": "usd", "email": "billing@acme.example"},
+    )
+    # then
+    assert response.status_code == 201
+    account = Account.objects.get()
+    assert response.json() == {
+        "id": account.pk,
+        "number": account.number,
+        "name": "Acme Cloud",
+        "account_type": "direct",
+        "parent": None,
+        "status": "active",
+        "currency": "USD",
+        "email": "billing@acme.example",
+        "phone": "",
+        "website": "",
+        "owner": seller.pk,
+        "created_at": account.created_at.isoformat().replace("+00:00", "Z"),
+        "updated_at": account.updated_at.isoformat().replace("+00:00", "Z"),
+    }
+    assert account.number.startswith("ACC-")
+    assert account.owner == seller
+    entry = LogEntry.objects.get_for_object(account).get()
+    assert entry.action == LogEntry.Action.CREATE
+    assert entry.actor == seller
+    assert list(
+        Event.objects.filter(aggregate_id=str(account.pk)).values_list("name", flat=True)
+    ) == ["account.created"]
+
+
+def test_it_creates_a_resellers_client(admin_api: APIClient) -> None:
+    reseller = AccountFactory(account_type=Account.Type.RESELLER)
+    response = admin_api.post(
+        "/api/v1/accounts/", {"name": "Client Co", "account_type": "client", "parent": reseller.pk}
+    )
+    assert response.status_code == 201
+    assert Account.objects.get(name="Client Co").parent == reseller
+
+
+def test_it_updates_an_account_through_the_service(two_owners: dict[str, Any]) -> None:
+    # given
+    alices = two_owners["alices"]
+    # when
+    response = two_owners["alice"].patch(
+        f"/api/v1/accounts/{alices.pk}/", {"status": "inactive", "phone": "+30 210 0000000"}
+    )
+    # then
+    assert response.status_code == 200
+    assert response.json()["status"] == "inactive"
+    alices.refresh_from_db()
+    assert (alices.status, alices.phone, alices.name) == (
+        "inactive",
+        "+30 210 0000000",
+        "Alpha Widgets",
+    )
+    entry = LogEntry.objects.get_for_object(alices).get(action=LogEntry.Action.UPDATE)
+    assert set(entry.changes_dict) == {"status", "phone"}
+
+
+def test_put_is_not_offered(two_owners: dict[str, Any]) -> None:
+    alices = two_owners["alices"]
+    response = two_owners["alice"].put(f"/api/v1/accounts/{alices.pk}/", {"name": "X"})
+    assert response.status_code == 405
+
+
+def test_a_missing_name_is_named(admin_api: APIClient) -> None:
+    response = admin_api.post("/api/v1/accounts/", {"currency": "EUR"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The request has invalid fields: name.",
+        "errors": {"name": ["This field is required."]},
+    }
+    assert Account.objects.count() == 0
+
+
+def test_a_client_without_parent_is_refused_by_the_service(admin_api: APIClient) -> None:
+    response = admin_api.post("/api/v1/accounts/", {"name": "Orphan", "account_type": "client"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The request has invalid fields: parent.",
+        "errors": {"parent": ["A reseller's client needs its parent reseller."]},
+    }
+    assert Account.objects.count() == 0
+
+
+def test_a_bad_currency_is_named(admin_api: APIClient) -> None:
+    response = admin_api.post("/api/v1/accounts/", {"name": "Acme", "currency": "E1R"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "currency": ["Enter a three-letter ISO currency code, e.g. EUR."]
+    }
+
+
+def test_it_filters_by_type_status_parent_and_currency(admin_api: APIClient) -> None:
+    # given
+    reseller = AccountFactory(name="Reseller", account_type=Account.Type.RESELLER)
+    AccountFactory(name="Client A", account_type=Account.Type.CLIENT, parent=reseller)
+    AccountFactory(
+        name="Client B", account_type=Account.Type.CLIENT, parent=reseller, currency="USD"
+    )
+    AccountFactory(name="Direct", status=Account.Status.INACTIVE, currency="USD")
+    # when / then
+    assert names(admin_api.get("/api/v1/accounts/", {"account_type": "client"})) == [
+        "Client A",
+        "Client B",
+    ]
+    assert names(admin_api.get("/api/v1/accounts/", {"status": "inactive"})) == ["Direct"]
+    assert names(admin_api.get("/api/v1/accounts/", {"parent": reseller.pk})) == [
+        "Client A",
+        "Client B",
+    ]
+    assert names(admin_api.get("/api/v1/accounts/", {"currency": "usd"})) == ["Client B", "Direct"]
+
+
+def test_a_bad_filter_value_is_named(admin_api: APIClient) -> None:
+    response = admin_api.get("/api/v1/accounts/", {"account_type": "partner", "parent": "x"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The request has invalid fields: account_type, parent.",
+        "errors": {
+            "account_type": ["Select a valid choice. partner is not one of the available choices."],
+            "parent": ["Enter a whole number."],
+        },
+    }
+
+
+def test_the_list_takes_a_fixed_number_of_queries(admin_api: APIClient) -> None:
+    # given
+    reseller = AccountFactory(account_type=Account.Type.RESELLER)
+    AccountFactory.create_batch(5, account_type=Account.Type.CLIENT, parent=reseller)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_api.get("/api/v1/accounts/")
+    # then
+    assert response.json()["count"] == 6
+    # token and user, count, page
+    assert len(queries) == 3
