@@ -11,6 +11,7 @@ class AccountsConfig(AppConfig):
 
         from accounts import dashboard
         from accounts.models import Account
+        from bss.core.entities import register_entity_model
         from bss.core.registry import (
             MenuEntry,
             QuickCreateEntry,
@@ -21,6 +22,7 @@ class AccountsConfig(AppConfig):
         )
 
         auditlog.register(Account)
+        register_entity_model("account", Account)
         register_menu_entry(
             MenuEntry(
                 "office", _("Accounts"), "accounts:list", "accounts", icon="buildings", order=10

@@ -9,6 +9,8 @@ from rest_framework import serializers
 
 from accounts.models import Account
 from bss.core.visibility import visible_records
+from bss.setup.fields.api import CustomFieldsField
+from bss.setup.models import PermissionRule
 
 
 class VisibleAccountField(serializers.PrimaryKeyRelatedField):
@@ -26,6 +28,13 @@ class AccountSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="The parent reseller; required for, and only for, a reseller's client.",
     )
+    permission_rule = serializers.PrimaryKeyRelatedField(
+        queryset=PermissionRule.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Who else may see the account; left out on create, the default rule applies.",
+    )
+    custom_fields = CustomFieldsField("account")
 
     class Meta:
         model = Account
@@ -40,6 +49,8 @@ class AccountSerializer(serializers.ModelSerializer):
             "email",
             "phone",
             "website",
+            "permission_rule",
+            "custom_fields",
             "owner",
             "created_at",
             "updated_at",

@@ -21,7 +21,9 @@ from bss.core.forms import apply_validation_error
 from bss.core.listing import Column, RecordListView
 from bss.core.permissions import requires
 from bss.core.visibility import get_visible_or_404
-from bss.setup.models import User
+from bss.setup.fields.selectors import custom_field_sections
+from bss.setup.fields.values import account_context_of
+from bss.setup.models import PermissionRule, User
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -31,6 +33,10 @@ class AccountFilter(django_filters.FilterSet):
         label=_("Owner"), queryset=User.objects.filter(is_active=True)
     )
     currency = django_filters.CharFilter(label=_("Currency"), lookup_expr="iexact")
+    permission_rule = django_filters.ModelChoiceFilter(
+        label=_("Permission rule"),
+        queryset=PermissionRule.objects.filter(modules__entity="account"),
+    )
 
     class Meta:
         model = Account
@@ -59,6 +65,7 @@ class AccountListView(RecordListView):
         Column("parent.name", _("Reseller")),
         Column("currency", _("Currency"), sort="currency"),
         Column("owner", _("Owner")),
+        Column("permission_rule", _("Permission rule")),
         Column(
             "status", _("Status"), sort="status", badge=True, value=lambda a: a.get_status_display()
         ),
@@ -66,24 +73,30 @@ class AccountListView(RecordListView):
     ]
 
     def base_queryset(self) -> QuerySet:
-        return Account.objects.select_related("parent", "owner")
+        return Account.objects.select_related("parent", "owner", "permission_rule")
 
 
 @requires("accounts", "view")
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_visible_or_404(
-        Account.objects.select_related("parent", "owner"), request.user, pk=pk
+        Account.objects.select_related("parent", "owner", "permission_rule"), request.user, pk=pk
     )
-    context: dict[str, Any] = {"account": account, "history": audit_trail(account)[:50]}
+    context: dict[str, Any] = {
+        "account": account,
+        "custom_sections": custom_field_sections(
+            "account", account.custom_data, account_context=account_context_of(account)
+        ),
+        "history": audit_trail(account)[:50],
+    }
     return render(request, "accounts/detail.html", context)
 
 
 @requires("accounts", "create")
 def account_create(request: HttpRequest) -> HttpResponse:
-    form = AccountForm(request.POST or None)
+    form = AccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            account = services.account_create(actor=request.user, **form.cleaned_data)
+            account = services.account_create(actor=request.user, **form.service_arguments())
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
@@ -97,10 +110,12 @@ def account_create(request: HttpRequest) -> HttpResponse:
 @requires("accounts", "edit")
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_visible_or_404(Account.objects.all(), request.user, "edit", pk=pk)
-    form = AccountForm(request.POST or None, instance=Account.objects.get(pk=account.pk))
+    form = AccountForm(
+        request.POST or None, instance=Account.objects.get(pk=account.pk), user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.account_update(actor=request.user, account=account, **form.cleaned_data)
+            services.account_update(actor=request.user, account=account, **form.service_arguments())
         except ValidationError as error:
             apply_validation_error(form, error)
         else:

@@ -2,7 +2,9 @@
 
 A module's list view subclasses ``RecordListView`` and declares its columns, filters
 and permission. The same visible, filtered, sorted queryset feeds the page and the
-xlsx export, so an export never shows a row the page would hide.
+xlsx export, so an export never shows a row the page would hide. For an entity with
+custom fields, each field flagged as search criterion becomes a filter (and matches the
+search box), and the export gets one column per active field.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import django_filters
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Model, Q, QuerySet
@@ -22,6 +25,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views import View
 
+from bss.core.custom_fields import CustomField, custom_fields_of_model, search_condition_for
 from bss.core.permissions import ModuleRequiredMixin
 from bss.core.visibility import visible_records
 from bss.core.xlsx import stream_xlsx
@@ -88,10 +92,29 @@ class RecordListView(ModuleRequiredMixin, View):
     def visible_queryset(self) -> QuerySet:
         return visible_records(self.base_queryset(), self.request.user)
 
+    def custom_fields(self) -> list[CustomField]:
+        """The entity's active custom fields, read once per request (none for non-entities)."""
+        if not hasattr(self, "_custom_fields"):
+            self._custom_fields = custom_fields_of_model(self.model)
+        return self._custom_fields
+
+    def get_filterset_class(self) -> Any:
+        """The declared filters plus one per custom field flagged as search criterion."""
+        searchable = [field for field in self.custom_fields() if field.is_search_criterion]
+        if not searchable:
+            return self.filterset_class
+        base = self.filterset_class
+        if base is None:
+            meta = type("Meta", (), {"model": self.model, "fields": []})
+            base = type("RecordFilter", (django_filters.FilterSet,), {"Meta": meta})
+        extra = {field.filter_name: field.list_filter() for field in searchable}
+        return type(f"{base.__name__}WithCustomFields", (base,), extra)
+
     def filtered(self, queryset: QuerySet) -> tuple[QuerySet, Any]:
         filterset = None
-        if self.filterset_class is not None:
-            filterset = self.filterset_class(
+        filterset_class = self.get_filterset_class()
+        if filterset_class is not None:
+            filterset = filterset_class(
                 self.request.GET or None, queryset=queryset, request=self.request
             )
             if filterset.is_bound and filterset.is_valid():
@@ -101,6 +124,7 @@ class RecordListView(ModuleRequiredMixin, View):
             condition = Q()
             for field in self.search_fields:
                 condition |= Q(**{f"{field}__icontains": term})
+            condition |= search_condition_for(self.custom_fields(), term)
             queryset = queryset.filter(condition)
         return queryset, filterset
 
@@ -161,12 +185,26 @@ class RecordListView(ModuleRequiredMixin, View):
             params.pop(name, None)
         return params.urlencode()
 
+    def export_columns(self) -> list[Column]:
+        """The page's columns, then one per active custom field."""
+        return self.columns + [
+            Column(
+                f"custom_data.{field.code}",
+                field.label,
+                value=lambda record, field=field: field.export_value(
+                    (record.custom_data or {}).get(field.code)
+                ),
+            )
+            for field in self.custom_fields()
+        ]
+
     def export(self, queryset: QuerySet) -> StreamingHttpResponse:
-        headers = [str(column.label) for column in self.columns]
+        columns = self.export_columns()
+        headers = [str(column.label) for column in columns]
 
         def rows() -> Iterator[list[Any]]:
             for record in queryset[:EXPORT_ROW_LIMIT].iterator(chunk_size=2000):
-                yield [export_cell(column.value_of(record)) for column in self.columns]
+                yield [export_cell(column.value_of(record)) for column in columns]
 
         filename = f"{slugify(str(self.title)) or 'export'}-{timezone.localdate():%Y%m%d}.xlsx"
         return stream_xlsx(

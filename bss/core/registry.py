@@ -13,6 +13,8 @@ from typing import Any
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from bss.core.custom_fields import search_condition
+
 MENU_SECTIONS = [
     ("office", _("Office")),
     ("sales", _("Sales")),
@@ -55,10 +57,11 @@ class SearchProvider:
     url: Callable[[Model], str]
 
     def condition(self, term: str) -> Q:
+        """Number or name match, or a search-criterion custom field of the entity."""
         condition = Q(**{f"{self.number_field}__iexact": term})
         for field in self.name_fields:
             condition |= Q(**{f"{field}__icontains": term})
-        return condition
+        return condition | search_condition(self.queryset().model, term)
 
 
 menu_entries: list[MenuEntry] = []

@@ -6,6 +6,7 @@ from typing import Any
 
 from bss.core.permissions import MODULES
 from bss.setup import services
+from bss.setup.fields.seed import seed_value_lists
 from bss.setup.models import Role, User
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -93,3 +94,4 @@ def seed(stdout: Any) -> None:
             roles=[roles[role_name]] if role_name else [],
         )
         stdout.write(f"  user {email} / {DEMO_PASSWORD}")
+    seed_value_lists(stdout)

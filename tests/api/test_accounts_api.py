@@ -102,6 +102,8 @@ def test_it_creates_an_account_through_the_service(make_user: Any, api_client_fo
         "email": "billing@acme.example",
         "phone": "",
         "website": "",
+        "permission_rule": None,
+        "custom_fields": {},
         "owner": seller.pk,
         "created_at": account.created_at.isoformat().replace("+00:00", "Z"),
         "updated_at": account.updated_at.isoformat().replace("+00:00", "Z"),
@@ -221,5 +223,5 @@ def test_the_list_takes_a_fixed_number_of_queries(admin_api: APIClient) -> None:
         response = admin_api.get("/api/v1/accounts/")
     # then
     assert response.json()["count"] == 6
-    # token and user, count, page
-    assert len(queries) == 3
+    # token and user, count, page, custom field definitions
+    assert len(queries) == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from bss.core.entities import ENTITY_CHOICES
@@ -113,3 +114,6 @@ class CustomFieldDefinition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_entity_display()}: {self.label}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("setup:custom_field_edit", kwargs={"pk": self.pk})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from bss.core.entities import ENTITY_CHOICES
@@ -22,6 +23,9 @@ class PermissionRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("setup:rule_edit", kwargs={"pk": self.pk})
 
 
 class RuleModule(models.Model):
