@@ -153,6 +153,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True  # tasks are safe to run twice
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # Publishing must fail fast when Redis is down: the outbox sweep delivers later.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="UTC")
@@ -160,6 +168,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "bss.core.tasks.sweep_outbox", "schedule": 60.0},
     "worker-heartbeat": {"task": "bss.core.tasks.record_worker_heartbeat", "schedule": 30.0},
+    "idempotency-purge": {"task": "bss.core.tasks.purge_idempotency_keys", "schedule": 86400.0},
 }
 
 # --- authentication -----------------------------------------------------------------
@@ -283,6 +292,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "axes": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
     },

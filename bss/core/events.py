@@ -3,14 +3,19 @@
 ``emit_event`` writes an ``Event`` row inside the caller's transaction and, after
 commit, asks a worker to dispatch it. If the broker cannot be reached the row simply
 waits: the beat-scheduled sweep dispatches every pending event. Handlers are
-registered by the apps that react (notifications, billing, webhooks) and each handler
-receives each event exactly once (``EventDelivery`` has a unique (event, handler)).
+registered by the apps that react (notifications, billing, webhooks), usually in their
+``AppConfig.ready``, and each handler's database work for an event is committed exactly
+once: it runs in one transaction with the handler's ``EventDelivery`` row, whose
+(event, handler) pair is unique. Work outside the database (an email, a webhook call)
+can still repeat when a worker dies at the wrong moment, so it carries an idempotency
+key made from the event id.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -21,28 +26,33 @@ from bss.core.models import Event, EventDelivery
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[Event], None]
-_handlers: dict[str, list[tuple[str, EventHandler]]] = {}
+ALL_EVENTS = "*"
+_handlers: dict[str, dict[str, EventHandler]] = {}
 
 
 def handler_name(handler: EventHandler) -> str:
+    """The name a delivery is recorded under; moving or renaming a handler changes it."""
     return f"{handler.__module__}.{handler.__qualname__}"
 
 
 def subscribe(event_name: str, handler: EventHandler) -> None:
-    """Register a handler for an event name; ``"*"`` receives every event."""
-    handlers = _handlers.setdefault(event_name, [])
+    """Register a handler for an event name; ``ALL_EVENTS`` ("*") receives every event."""
     name = handler_name(handler)
-    if all(existing != name for existing, _handler in handlers):
-        handlers.append((name, handler))
+    handlers = _handlers.setdefault(event_name, {})
+    registered = handlers.get(name)
+    if registered is not None and registered is not handler:
+        # Two callables under one name would share one delivery record: the second
+        # would never run. Closures made by one factory all have the same name.
+        raise ValueError(f"another handler is already subscribed to {event_name!r} as {name}")
+    handlers[name] = handler
 
 
 def unsubscribe(event_name: str, handler: EventHandler) -> None:
-    name = handler_name(handler)
-    _handlers[event_name] = [(n, h) for n, h in _handlers.get(event_name, []) if n != name]
+    _handlers.get(event_name, {}).pop(handler_name(handler), None)
 
 
-def handlers_for(event_name: str) -> list[tuple[str, EventHandler]]:
-    return [*_handlers.get(event_name, []), *_handlers.get("*", [])]
+def handlers_for(event_name: str) -> dict[str, EventHandler]:
+    return {**_handlers.get(event_name, {}), **_handlers.get(ALL_EVENTS, {})}
 
 
 def emit_event(
@@ -52,7 +62,10 @@ def emit_event(
     aggregate: Model | None = None,
     payload: dict[str, Any] | None = None,
 ) -> Event:
-    """Record an event in the current transaction; dispatch is queued after commit."""
+    """Record an event in the current transaction; dispatch is queued after commit.
+
+    A rolled-back transaction takes the event with it and dispatches nothing.
+    """
     event = Event.objects.create(
         name=name,
         payload=payload or {},
@@ -60,7 +73,7 @@ def emit_event(
         aggregate_id=str(aggregate.pk) if aggregate is not None else "",
         actor=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    transaction.on_commit(lambda: enqueue_dispatch(event.pk))
+    transaction.on_commit(partial(enqueue_dispatch, event.pk))
     return event
 
 
@@ -69,25 +82,31 @@ def enqueue_dispatch(event_id: int) -> None:
 
     try:
         dispatch_event.delay(event_id)
-    except Exception:  # the broker is down: the sweep will deliver it
+    except Exception as error:
+        # The change is committed and the event row is pending: failing the caller now
+        # would not undo anything, and the sweep dispatches the row once the broker is back.
         logger.warning(
-            "outbox: could not enqueue event %s; the sweep will retry", event_id, exc_info=True
+            "outbox: event %s not queued (%s); the sweep will dispatch it", event_id, error
         )
 
 
 def deliver(event: Event) -> list[str]:
-    """Run each handler that has not yet received this event; return the failures."""
+    """Run each handler that has not yet received this event; return the failures.
+
+    A handler that raises has its transaction, delivery row included, rolled back, so
+    a later dispatch runs it again while the handlers that succeeded are skipped.
+    """
     failures = []
-    for name, handler in handlers_for(event.name):
+    for name, handler in handlers_for(event.name).items():
         try:
             with transaction.atomic():
                 try:
                     with transaction.atomic():
                         EventDelivery.objects.create(event=event, handler=name)
                 except IntegrityError:
-                    continue  # this handler already has it
+                    continue  # an earlier dispatch already committed this handler's work
                 handler(event)
         except Exception as error:
             logger.exception("outbox: handler %s failed on event %s", name, event.pk)
-            failures.append(f"{name}: {error}")
+            failures.append(f"{name}: {error.__class__.__name__}: {error}")
     return failures

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import socket
+import time
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db.models import F, Q
 from django.utils import timezone
 
 from bss.core.events import deliver
 from bss.core.models import Event, WorkerHeartbeat
 
-CLAIM_TIMEOUT = timedelta(minutes=5)
-MAX_ATTEMPTS = 20
+logger = logging.getLogger(__name__)
+
+DISPATCH_TIME_LIMIT = 240
+# Longer than a dispatch may live, so a claim is only taken over from a dead worker.
+CLAIM_TIMEOUT = timedelta(seconds=DISPATCH_TIME_LIMIT + 60)
+# A fresh event normally has its dispatch message in the queue; the sweep leaves it alone.
+SWEEP_GRACE = timedelta(seconds=10)
 SWEEP_BATCH = 500
+SWEEP_TIME_BUDGET_SECONDS = 240
+MAX_ATTEMPTS = 20
 
 
 def claim_event(event_id: int) -> Event | None:
@@ -29,44 +38,77 @@ def claim_event(event_id: int) -> Event | None:
     return Event.objects.get(pk=event_id) if claimed else None
 
 
-@shared_task(acks_late=True, time_limit=300)
+@shared_task(acks_late=True, time_limit=DISPATCH_TIME_LIMIT)
 def dispatch_event(event_id: int) -> str:
+    """Deliver one event to its handlers; safe to run twice or concurrently."""
     event = claim_event(event_id)
     if event is None:
         return "not claimable"
     failures = deliver(event)
+    outcome: dict[str, object]
     if not failures:
-        event.status, event.dispatched_at, event.last_error = (
-            Event.Status.DISPATCHED,
-            timezone.now(),
-            "",
-        )
+        outcome = {
+            "status": Event.Status.DISPATCHED,
+            "dispatched_at": timezone.now(),
+            "last_error": "",
+        }
     else:
-        event.status = (
-            Event.Status.FAILED if event.attempts >= MAX_ATTEMPTS else Event.Status.PENDING
-        )
-        event.last_error = "\n".join(failures)[:4000]
-    event.save(update_fields=["status", "dispatched_at", "last_error"])
-    return event.status
+        gave_up = event.attempts >= MAX_ATTEMPTS
+        outcome = {
+            "status": Event.Status.FAILED if gave_up else Event.Status.PENDING,
+            "last_error": "\n".join(failures)[:4000],
+        }
+    # Only the holder of the claim records the outcome: if the claim went stale and the
+    # sweep handed the event to another worker, that worker's outcome stands.
+    recorded = Event.objects.filter(
+        pk=event.pk, status=Event.Status.DISPATCHING, claimed_at=event.claimed_at
+    ).update(**outcome)
+    if not recorded:
+        logger.warning("outbox: event %s was taken over before this dispatch finished", event.pk)
+    return str(outcome["status"])
 
 
-@shared_task(time_limit=600)
+@shared_task(time_limit=SWEEP_TIME_BUDGET_SECONDS + DISPATCH_TIME_LIMIT + 60)
 def sweep_outbox() -> int:
-    """Dispatch events whose queued message never arrived (broker down, worker killed)."""
+    """Dispatch events whose queued message never arrived (broker down, worker killed).
+
+    Runs the dispatches here rather than queueing them, so a backlog left by an outage
+    is worked off even while the queue is slow, and never queued twice.
+    """
     now = timezone.now()
-    due = Q(status=Event.Status.PENDING, created_at__lt=now - timedelta(seconds=10)) | Q(
+    due = Q(status=Event.Status.PENDING, created_at__lt=now - SWEEP_GRACE) | Q(
         status=Event.Status.DISPATCHING, claimed_at__lt=now - CLAIM_TIMEOUT
     )
+    # Fewest attempts first: events that keep failing do not hold back fresh ones.
     event_ids = list(
-        Event.objects.filter(due).order_by("id").values_list("id", flat=True)[:SWEEP_BATCH]
+        Event.objects.filter(due)
+        .order_by("attempts", "id")
+        .values_list("id", flat=True)[:SWEEP_BATCH]
     )
+    deadline = time.monotonic() + SWEEP_TIME_BUDGET_SECONDS
+    dispatched = 0
     for event_id in event_ids:
+        if time.monotonic() > deadline:
+            break  # the next sweep continues; the time limit would kill us mid-event
         dispatch_event(event_id)
-    return len(event_ids)
+        dispatched += 1
+    if dispatched:
+        logger.info("outbox: sweep dispatched %s events", dispatched)
+    return dispatched
 
 
-@shared_task(time_limit=30)
-def record_worker_heartbeat() -> None:
+@shared_task(bind=True, time_limit=30)
+def record_worker_heartbeat(self: Task) -> None:
+    """Beat schedules this; /healthz reads its age to tell whether workers consume."""
     WorkerHeartbeat.objects.update_or_create(
-        hostname=socket.gethostname(), defaults={"seen_at": timezone.now()}
+        hostname=self.request.hostname or socket.gethostname(),
+        defaults={"seen_at": timezone.now()},
     )
+
+
+@shared_task(time_limit=300)
+def purge_idempotency_keys() -> int:
+    """Forget API idempotency keys past their lifetime (daily, from beat)."""
+    from bss.core.idempotency import purge_expired_idempotency_keys
+
+    return purge_expired_idempotency_keys()
