@@ -9,8 +9,17 @@ PY="$VENV/bin/python"
 # WeasyPrint renders PDFs through Pango; DejaVu gives it a real font to embed.
 PDF_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+say() {
+    if [ -t 1 ]; then printf '\033[1m==> %s\033[0m\n' "$*"; else printf '==> %s\n' "$*"; fi
+}
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# settings.py reads .env too; a deployment's .env (HTTPS, Postgres host) breaks local runs.
+warn_about_dotenv() {
+    if [ -f "$ROOT/.env" ]; then
+        printf 'note: %s/.env is read too; its values override the defaults\n' "$ROOT" >&2
+    fi
+}
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then

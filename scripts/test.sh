@@ -12,6 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 # Chromium drives the browser tests (Playwright cannot download its own browser here).
+warn_about_dotenv
 ensure_system_packages chromium
 ensure_venv
 install_project "[dev]"
