@@ -7,7 +7,8 @@ Every list queryset, detail lookup, global search and export of an entity goes t
   ``"account__owner"``);
 * ``visibility_rule_field``: the lookup of the record's permission rule, or ``""``.
 
-Admins see everything; everybody else sees what they own plus what the registered
+A model may set ``visibility_public = True`` instead: its rows are the organization's
+(products, categories) and the module right alone decides. Admins see everything; everybody else sees what they own plus what the registered
 rule grants allow (``bss.setup`` registers the permission-rule grants).
 """
 
@@ -33,7 +34,8 @@ def register_grant_filter(grant_filter: GrantFilter) -> None:
 
 def visibility_filter(model: type[Model], user: Any, access: Access = "view") -> Q | None:
     """The Q a user's rows must match, or None when the user sees everything."""
-    if user.is_superuser:
+    if user.is_superuser or getattr(model, "visibility_public", False):
+        # Catalogue-style records belong to the organization: module rights decide.
         return None
     owner_field = getattr(model, "visibility_owner_field", None)
     if owner_field is None:

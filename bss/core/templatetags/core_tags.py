@@ -104,3 +104,13 @@ def page_window(page: Any, radius: int = 2) -> list[int | None]:
         numbers.append(number)
         previous = number
     return numbers
+
+
+@register.filter
+def change_pairs(entry: Any) -> list[tuple[str, Any, Any]]:
+    """An audit entry's changes as (field, old, new); a field named "items" would shadow .items."""
+    return [
+        (field, *values[:2])
+        for field, values in (entry.changes_dict or {}).items()
+        if len(values) >= 2
+    ]
