@@ -91,3 +91,10 @@ install_frontend() {
     say "Installing the front-end libraries (npm)"
     (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 }
+
+# The Greek (and any other) gettext catalogs are compiled at set-up, with Babel: no
+# GNU gettext needed, and no compiled binaries in the repository.
+compile_translations() {
+    say "Compiling the translation catalogs"
+    (cd "$ROOT" && "$PY" -m bss.setup.languages.compile)
+}

@@ -31,6 +31,7 @@ ensure_system_packages
 ensure_venv
 install_project
 install_frontend
+compile_translations
 
 say "Preparing the database and static files"
 "$PY" manage.py migrate --no-input -v 0

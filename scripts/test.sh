@@ -17,6 +17,7 @@ ensure_system_packages chromium
 ensure_venv
 install_project "[dev]"
 install_frontend
+compile_translations
 
 if [ -n "${DATABASE_URL:-}" ]; then database="PostgreSQL"; else database="SQLite"; fi
 say "Running the test suite on $database"

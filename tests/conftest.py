@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,8 +12,23 @@ from django.test import Client
 from tests.factories import RoleFactory, UserFactory
 
 requires_postgres = pytest.mark.skipif(
-    not settings.IS_POSTGRES, reason="needs PostgreSQL behaviour (set DATABASE_URL to a PostgreSQL database)"
+    not settings.IS_POSTGRES,
+    reason="needs PostgreSQL behaviour (set DATABASE_URL to a PostgreSQL database)",
 )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """Cached organization settings and translation overrides never leak between tests."""
+    from django.core.cache import cache
+
+    from bss.core.translation import forget_overrides
+
+    cache.clear()
+    forget_overrides()
+    yield
+    cache.clear()
+    forget_overrides()
 
 
 @pytest.fixture(autouse=True)

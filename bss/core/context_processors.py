@@ -9,7 +9,14 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from bss.core.permissions import user_has_permission
-from bss.core.registry import MENU_SECTIONS, menu_entries, quick_create_entries, setup_entries
+from bss.core.registry import (
+    MENU_SECTIONS,
+    layout_context_providers,
+    menu_entries,
+    quick_create_entries,
+    setup_entries,
+)
+from bss.core.translation import enabled_languages
 
 
 def _links(user: Any, entries: list[Any]) -> list[dict[str, Any]]:
@@ -29,8 +36,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     context: dict[str, Any] = {
         "organization_name": settings.BSS_ORGANIZATION_NAME,
-        "available_languages": settings.LANGUAGES,
+        "available_languages": enabled_languages(),
     }
+    for provider in layout_context_providers:
+        context.update(provider(request))
     if user is None or not user.is_authenticated:
         return context
     sections = []

@@ -34,7 +34,7 @@ class RequestIdMiddleware:
 
 
 class UserLanguageMiddleware:
-    """A signed-in user's chosen language wins over the browser's Accept-Language.
+    """A signed-in user's chosen language wins over the browser; disabled languages never show.
 
     LocaleMiddleware has picked a language from the request by the time views run; the
     user is only known after authentication, so this overrides it in process_view.
@@ -47,8 +47,8 @@ class UserLanguageMiddleware:
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, *args: object) -> None:
-        user = getattr(request, "user", None)
-        language = getattr(user, "language", "") if user and user.is_authenticated else ""
-        if language:
-            translation.activate(language)
-            request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        from bss.core.translation import choose_language
+
+        language = choose_language(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]

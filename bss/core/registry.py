@@ -70,6 +70,15 @@ search_providers: list[SearchProvider] = []
 setup_entries: list[MenuEntry] = []
 
 
+layout_context_providers: list[Callable[[Any], dict[str, Any]]] = []
+
+
+def register_layout_context(provider: Callable[[Any], dict[str, Any]]) -> None:
+    """Let a higher app put values every page's layout needs (organization name, logo)."""
+    if provider not in layout_context_providers:
+        layout_context_providers.append(provider)
+
+
 def register_menu_entry(entry: MenuEntry) -> None:
     if entry not in menu_entries:
         menu_entries.append(entry)

@@ -9,5 +9,6 @@ urlpatterns = [
     path("search/", views.global_search, name="search"),
     path("language/", views.switch_language, name="switch_language"),
     path("setup/log-records/", views.AuditLogView.as_view(), name="audit_log"),
+    path("setup/log-records/consents/", views.ConsentLogView.as_view(), name="consent_log"),
     path("me/api-token/", views.api_token, name="api_token"),
 ]

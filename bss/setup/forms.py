@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
@@ -16,7 +15,9 @@ def module_choices() -> list[tuple[str, Any]]:
 
 
 def language_choices() -> list[tuple[str, Any]]:
-    return [("", _("Organization default")), *settings.LANGUAGES]
+    from bss.core.translation import enabled_languages
+
+    return [("", _("Organization default")), *enabled_languages()]
 
 
 class UserForm(forms.Form):

@@ -6,6 +6,7 @@ from typing import Any
 
 from bss.core.permissions import MODULES
 from bss.setup import services
+from bss.setup.currencies.seed import seed_currencies
 from bss.setup.fields.seed import seed_value_lists
 from bss.setup.models import Role, User
 
@@ -75,6 +76,7 @@ DEMO_USERS = [
 
 
 def seed(stdout: Any) -> None:
+    seed_currencies(stdout)
     roles = {}
     for name, (description, permissions) in DEMO_ROLES.items():
         existing = Role.objects.filter(name=name).first()

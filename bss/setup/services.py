@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -101,7 +100,9 @@ def user_update(
 
 @transaction.atomic
 def user_set_language(*, actor: Any, user: User, language: str) -> User:
-    if language not in dict(settings.LANGUAGES):
+    from bss.core.translation import is_enabled_language
+
+    if not is_enabled_language(language):
         raise ValidationError({"language": f"Unsupported language {language!r}."})
     if user.language != language:
         with acting_as(actor):

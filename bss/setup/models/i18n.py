@@ -7,21 +7,19 @@ from django.utils.translation import gettext_lazy as _
 
 
 class LanguageSetting(models.Model):
+    """Whether a shipped language is offered; a language without a row is enabled.
+
+    The default language is ``Organization.default_language``: one column, so there is
+    exactly one default by construction.
+    """
+
     language = models.CharField(_("language"), max_length=10, unique=True)
     is_enabled = models.BooleanField(_("enabled"), default=True)
-    is_default = models.BooleanField(_("default"), default=False)
 
     class Meta:
         ordering = ["language"]
         verbose_name = _("language")
         verbose_name_plural = _("languages")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["is_default"],
-                condition=models.Q(is_default=True),
-                name="setup_language_one_default",
-            )
-        ]
 
     def __str__(self) -> str:
         return self.language

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from bss.core import money
@@ -28,6 +29,9 @@ class Currency(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def get_absolute_url(self) -> str:
+        return reverse("setup:currency_detail", args=[self.code])
 
     @property
     def minor_units(self) -> int:
@@ -90,6 +94,9 @@ class Organization(models.Model):
 
     class Meta:
         verbose_name = _("organization profile")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="setup_organization_singleton")
+        ]
 
     def __str__(self) -> str:
         return self.legal_name

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401 - filled by the organization setup pages
+from django.urls import path
 
-urlpatterns: list = []
+from bss.setup.organization import views
+
+urlpatterns = [
+    path("", views.organization_profile, name="organization"),
+    path("edit/", views.organization_edit, name="organization_edit"),
+    path("logo/", views.organization_logo, name="organization_logo"),
+]
