@@ -17,15 +17,37 @@ requires_postgres = pytest.mark.skipif(
 )
 
 
+def _database_fixture(request: pytest.FixtureRequest) -> str | None:
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if {"transactional_db", "live_server"} & names or (marker and marker.kwargs.get("transaction")):
+        return "transactional_db"
+    if marker or "db" in names:
+        return "db"
+    return None
+
+
 @pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    """Cached organization settings and translation overrides never leak between tests."""
+def _fresh_caches(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Cached settings never leak between tests, and the organization profile is there.
+
+    The profile row comes from a migration; transactional tests flush it away, so it is
+    put back here, as production always has it.
+    """
     from django.core.cache import cache
 
     from bss.core.translation import forget_overrides
 
     cache.clear()
     forget_overrides()
+    database = _database_fixture(request)
+    if database is not None:
+        from bss.setup.models import Organization
+
+        request.getfixturevalue(database)
+        Organization.objects.get_or_create(
+            pk=1, defaults={"legal_name": settings.BSS_ORGANIZATION_NAME}
+        )
     yield
     cache.clear()
     forget_overrides()

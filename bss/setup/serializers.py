@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bss.core.permissions import MODULES, all_permission_codes, user_has_permission
-from bss.setup.forms import language_choices
 from bss.setup.models import Role, User
 
 
@@ -67,7 +67,10 @@ class UserSerializer(serializers.ModelSerializer):
         help_text="Initial password, on create only. Leave it out to let the user set one "
         "through the password-reset email.",
     )
-    language = serializers.ChoiceField(choices=language_choices(), required=False, allow_blank=True)
+    # Every shipped language; the service refuses the ones setup has disabled.
+    language = serializers.ChoiceField(
+        choices=[("", ""), *settings.LANGUAGES], required=False, allow_blank=True
+    )
     groups = serializers.PrimaryKeyRelatedField(
         source="roles", many=True, queryset=Role.objects.all(), required=False
     )

@@ -98,11 +98,33 @@ def test_it_creates_an_account_through_the_service(make_user: Any, api_client_fo
         "account_type": "direct",
         "parent": None,
         "status": "active",
+        "account_manager": None,
         "currency": "USD",
+        "transaction_currency": "",
+        "language": "",
+        "industry": "",
+        "lead_source": "",
+        "vat_number": "",
+        "vat_number_duplicates": 0,
         "email": "billing@acme.example",
         "phone": "",
         "website": "",
         "permission_rule": None,
+        # the direct customer preset: paid at purchase, no proration, Net 5, unlimited credit
+        "is_ordering_enabled": False,
+        "billing_account": None,
+        "country": "",
+        "state": "",
+        "payment_method": "bank_transfer",
+        "payment_days": 5,
+        "is_taxable": True,
+        "credit_limit": "0.00",
+        "is_credit_unlimited": True,
+        "is_prorated": False,
+        "partial_charges": "order_day",
+        "billing_day_rule": "first_order",
+        "billing_day": None,
+        "first_order_date": None,
         "custom_fields": {},
         "owner": seller.pk,
         "created_at": account.created_at.isoformat().replace("+00:00", "Z"),
@@ -223,5 +245,5 @@ def test_the_list_takes_a_fixed_number_of_queries(admin_api: APIClient) -> None:
         response = admin_api.get("/api/v1/accounts/")
     # then
     assert response.json()["count"] == 6
-    # token and user, count, page, custom field definitions
-    assert len(queries) == 4
+    # token and user, language settings, organization, count, page, custom field definitions
+    assert len(queries) == 6

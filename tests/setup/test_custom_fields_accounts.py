@@ -182,7 +182,7 @@ def test_search_criterion_fields_become_list_filters(
     AccountFactory(name="Plain")
 
     # when
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(9):
         response = admin_client.get("/accounts/", {"cf_partner_tier": "Gold"})
 
     # then
@@ -338,7 +338,7 @@ def test_the_custom_field_list_is_pinned_and_filters_by_entity(
         CustomFieldFactory(entity="account", label=f"Account field {number}")
     CustomFieldFactory(entity="contact", label="Contact field")
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(6):
         response = admin_client.get("/setup/fields/custom/", {"entity": "contact"})
 
     assert [record.label for record, _values in response.context["rows"]] == ["Contact field"]

@@ -142,7 +142,7 @@ def test_the_fields_home_and_entity_page_show_both_blocks(
     assert home.status_code == 200
     assert b"/setup/fields/account/" in home.content
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(6):
         page = admin_client.get("/setup/fields/account/")
     assert page.status_code == 200
     assert "Customization of default fields" in page.content.decode()

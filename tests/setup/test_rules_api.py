@@ -138,7 +138,7 @@ def test_the_list_is_a_fixed_number_of_queries(
         RuleGrantFactory(rule=rule, role=RoleFactory())
     client = api_for(admin_user)
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         response = client.get(URL)
 
     assert response.json()["count"] == 5

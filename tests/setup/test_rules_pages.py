@@ -40,7 +40,7 @@ def test_the_list_shows_rules_in_a_pinned_number_of_queries(
         RuleSharingFactory(rule=rule, user=UserFactory())
 
     # when
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):
         response = admin_client.get("/setup/permission-rules/")
 
     # then
