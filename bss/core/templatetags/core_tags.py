@@ -108,9 +108,20 @@ def page_window(page: Any, radius: int = 2) -> list[int | None]:
 
 @register.filter
 def change_pairs(entry: Any) -> list[tuple[str, Any, Any]]:
-    """An audit entry's changes as (field, old, new); a field named "items" would shadow .items."""
-    return [
-        (field, *values[:2])
-        for field, values in (entry.changes_dict or {}).items()
-        if len(values) >= 2
-    ]
+    """An audit entry's changes as (field, old, new).
+
+    Read through a filter because a field named "items" would shadow ``.items`` in a
+    template; many-to-many changes come as {"operation", "objects"} and read as added or
+    removed names.
+    """
+    pairs: list[tuple[str, Any, Any]] = []
+    for field, values in (entry.changes_dict or {}).items():
+        if isinstance(values, dict):
+            names = ", ".join(str(name) for name in values.get("objects", []))
+            if values.get("operation") == "delete":
+                pairs.append((field, names, ""))
+            else:
+                pairs.append((field, "", names))
+        elif isinstance(values, (list, tuple)) and len(values) >= 2:
+            pairs.append((field, values[0], values[1]))
+    return pairs
