@@ -20,6 +20,7 @@ from bss.core.listing import Column, RecordListView
 from bss.core.permissions import login_only, requires
 from bss.setup import services
 from bss.setup.forms import RoleForm, UserForm
+from bss.setup.invitations import send_invitation
 from bss.setup.models import Role, User
 
 
@@ -92,7 +93,15 @@ def user_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
-            messages.success(request, _t("User %(email)s created.") % {"email": user.email})
+            if data.get("password"):
+                messages.success(request, _t("User %(email)s created.") % {"email": user.email})
+            else:
+                send_invitation(request, user)
+                messages.success(
+                    request,
+                    _t("User %(email)s created and invited by email to choose a password.")
+                    % {"email": user.email},
+                )
             return redirect("setup:user_detail", pk=user.pk)
     return render(request, "setup/user_form.html", {"form": form, "setup_page": True})
 

@@ -116,3 +116,17 @@ def test_groups_list_query_count_is_bounded(
     admin_client.get("/setup/groups/")
     with django_assert_max_num_queries(10):
         assert admin_client.get("/setup/groups/").status_code == 200
+
+
+def test_a_user_created_without_password_is_invited_by_email(admin_client: Client) -> None:
+    from django.core import mail
+
+    response = admin_client.post(
+        "/setup/users/new/", {"email": "invitee@test.example", "is_active": "on"}
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="invitee@test.example")
+    assert not user.has_usable_password()
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["invitee@test.example"]
+    assert "/auth/password/reset/key/" in mail.outbox[0].body
