@@ -10,7 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import filters, mixins, status
+from rest_framework import filters, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -19,9 +19,12 @@ from rest_framework.response import Response
 from bss.core import api_views
 from bss.core.api import VisibleQuerysetMixin
 from bss.core.visibility import visible_records
-from catalogue import selectors, services
+from catalogue import gsd, selectors, services
 from catalogue.models import (
     Category,
+    GsdRun,
+    GsdRunStatus,
+    Integration,
     PriceList,
     PriceListItem,
     Product,
@@ -367,3 +370,118 @@ def _as_strings(data: dict[str, Any]) -> dict[str, Any]:
         return value
 
     return convert(data)
+
+
+# --------------------------------------------------------------------------------- GSD
+
+
+class GsdRunSerializer(serializers.ModelSerializer):
+    integration_code = serializers.CharField(source="integration.code", read_only=True)
+    # Plain text rather than an enum: another "status" enum would collide in the schema.
+    status = serializers.CharField(
+        read_only=True, help_text="queued, running, completed or failed."
+    )
+
+    class Meta:
+        model = GsdRun
+        fields = [
+            "id",
+            "integration",
+            "integration_code",
+            "product_type_code",
+            "status",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "total_items",
+            "processed_items",
+            "created_count",
+            "updated_count",
+            "skipped_count",
+            "error_count",
+            "failure_reason",
+        ]
+        read_only_fields = fields
+
+
+class GsdRunDetailSerializer(GsdRunSerializer):
+    class Meta(GsdRunSerializer.Meta):
+        fields = [*GsdRunSerializer.Meta.fields, "log"]
+        read_only_fields = fields
+
+
+class GsdStartSerializer(serializers.Serializer):
+    integration = serializers.PrimaryKeyRelatedField(
+        queryset=Integration.objects.all(),
+        required=False,
+        help_text="Run the whole feed of this integration.",
+    )
+    product_type = serializers.PrimaryKeyRelatedField(
+        queryset=ProductType.objects.all(),
+        required=False,
+        help_text="Run only this product type, from the integration it is linked to.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        product_type = attrs.get("product_type")
+        if product_type is not None and "integration" not in attrs:
+            integration = gsd.integration_of(product_type)
+            if integration is None:
+                raise serializers.ValidationError(
+                    {
+                        "product_type": f"{product_type.name} is not linked to a registered integration."
+                    }
+                )
+            attrs["integration"] = integration
+        if "integration" not in attrs:
+            raise serializers.ValidationError("Give an integration or a product type.")
+        return attrs
+
+
+class GsdRunFilter(django_filters.FilterSet):
+    integration = django_filters.NumberFilter(field_name="integration_id")
+    status = django_filters.ChoiceFilter(choices=GsdRunStatus.choices)
+
+    class Meta:
+        model = GsdRun
+        fields: list[str] = []
+
+
+class GsdRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, api_views.GenericViewSet):
+    """Get Services Definition runs: start one, then poll its status, counts and log.
+
+    POST answers 202 with the run; the job runs in the background (at once when no broker
+    is configured). A second run of an integration while one is queued or running is
+    refused with 400.
+    """
+
+    permission_module = "products"
+    permission_actions = {"create": "run_gsd"}
+    filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
+    filterset_class = GsdRunFilter
+    ordering_fields = ["created_at", "id"]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "retrieve":
+            return GsdRunDetailSerializer
+        if self.action == "create":
+            return GsdStartSerializer
+        return GsdRunSerializer
+
+    def get_queryset(self) -> QuerySet[GsdRun]:
+        queryset = GsdRun.objects.select_related("integration").order_by("-created_at", "-id")
+        return queryset if self.action == "retrieve" else queryset.defer("log")
+
+    @extend_schema(request=GsdStartSerializer, responses={202: GsdRunDetailSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = GsdStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run = gsd.gsd_start(
+            actor=request.user,
+            integration=serializer.validated_data["integration"],
+            product_type=serializer.validated_data.get("product_type"),
+        )
+        run = GsdRun.objects.select_related("integration").get(pk=run.pk)
+        return Response(GsdRunDetailSerializer(run).data, status=status.HTTP_202_ACCEPTED)

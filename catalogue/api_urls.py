@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from catalogue.api import (
     CategoryViewSet,
+    GsdRunViewSet,
     PriceListItemViewSet,
     PriceListViewSet,
     ProductTypeViewSet,
@@ -18,6 +19,7 @@ router.register("catalogue/product-types", ProductTypeViewSet, basename="product
 router.register("catalogue/products", ProductViewSet, basename="product")
 router.register("catalogue/price-lists", PriceListViewSet, basename="price-list")
 router.register("catalogue/price-list-items", PriceListItemViewSet, basename="price-list-item")
+router.register("catalogue/gsd-runs", GsdRunViewSet, basename="gsd-run")
 
 urlpatterns = [
     path("catalogue/quote/", QuoteView.as_view(), name="price-quote"),

@@ -27,8 +27,9 @@ class CatalogueConfig(AppConfig):
             QuickCreateEntry,
             register_menu_entry,
             register_quick_create,
+            register_setup_entry,
         )
-        from catalogue import models
+        from catalogue import gsd, models
 
         for model in (
             models.Category,
@@ -51,6 +52,10 @@ class CatalogueConfig(AppConfig):
             models.Product,
             m2m_fields={"primary_products"},
             exclude_fields=_reverse_relations(models.Product),
+        )
+        auditlog.register(
+            models.Integration,
+            exclude_fields=["auth_token", *_reverse_relations(models.Integration)],
         )
         register_entity_model("product", models.Product)
         register_entity_model("price_list", models.PriceList)
@@ -82,6 +87,18 @@ class CatalogueConfig(AppConfig):
             ),
         ):
             register_menu_entry(entry)
+        register_setup_entry(
+            MenuEntry(
+                "setup",
+                _("Integrations"),
+                "catalogue:integration_list",
+                "setup",
+                "manage",
+                icon="plug",
+                order=60,
+            )
+        )
+        gsd.register_connector(gsd.GenericJsonConnector())
         register_quick_create(
             QuickCreateEntry(
                 _("New product"), "catalogue:product_create", "products", icon="box-seam", order=20

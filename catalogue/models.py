@@ -928,3 +928,139 @@ class ProductImport(TimeStampedModel):
         if not self.total_rows:
             return 0
         return min(100, 100 * self.processed_rows // self.total_rows)
+
+
+# ------------------------------------------------------------- integrations, GSD runs
+
+
+class Integration(TimeStampedModel):
+    """A vendor system registered in setup: where its service definitions are fetched.
+
+    Product types link to an integration through ``ProductType.integration``, which holds
+    the integration's ``code``; the connector kind names the code that reads the vendor's
+    feed (``catalogue.gsd.CONNECTORS``), so the kinds are not a database choice list.
+    """
+
+    code = models.SlugField(
+        _("code"),
+        max_length=100,
+        unique=True,
+        help_text=_("What product types store as their integration; fixed once types use it."),
+    )
+    name = models.CharField(_("name"), max_length=150, unique=True)
+    connector = models.CharField(_("connector"), max_length=50)
+    endpoint_url = models.URLField(_("endpoint URL"), max_length=500)
+    auth_header = models.CharField(
+        _("authentication header"),
+        max_length=100,
+        blank=True,
+        default="Authorization",
+        help_text=_("The request header that carries the token, e.g. Authorization."),
+    )
+    auth_token = models.CharField(_("authentication token"), max_length=1000, blank=True)
+    timeout_seconds = models.PositiveSmallIntegerField(_("timeout (seconds)"), default=30)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("integration")
+        verbose_name_plural = _("integrations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(timeout_seconds__gte=1, timeout_seconds__lte=300),
+                name="catalogue_integration_timeout_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalogue:integration_detail", kwargs={"pk": self.pk})
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.auth_token)
+
+
+class GsdRunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+
+
+GSD_LIVE_STATUSES = (GsdRunStatus.QUEUED, GsdRunStatus.RUNNING)
+
+
+class GsdRun(TimeStampedModel):
+    """One Get Services Definition run of an integration, whole or for one product type."""
+
+    Status = GsdRunStatus
+
+    integration = models.ForeignKey(
+        Integration,
+        verbose_name=_("integration"),
+        on_delete=models.PROTECT,
+        related_name="gsd_runs",
+    )
+    product_type_code = models.CharField(
+        _("product type"),
+        max_length=60,
+        blank=True,
+        help_text=_("Only this product type of the feed; empty = every type of the feed."),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED
+    )
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    total_items = models.PositiveIntegerField(default=0)
+    processed_items = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    skipped_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    log = models.JSONField(_("log"), default=list, blank=True)
+    failure_reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("GSD run")
+        verbose_name_plural = _("GSD runs")
+        constraints = [
+            _choices_check("status", GsdRunStatus, "catalogue_gsdrun_status_valid"),
+            # Two runs of one integration would write the same types and products: the
+            # database lets only one be queued or running at a time.
+            models.UniqueConstraint(
+                fields=["integration"],
+                condition=Q(status__in=["queued", "running"]),
+                name="catalogue_gsdrun_one_live_per_integration",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"GSD #{self.pk} · {self.integration}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalogue:gsd_run_detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (GsdRunStatus.COMPLETED, GsdRunStatus.FAILED)
+
+    @property
+    def percent_done(self) -> int:
+        if self.status == GsdRunStatus.COMPLETED:
+            return 100
+        if not self.total_items:
+            return 0
+        return min(100, 100 * self.processed_items // self.total_items)

@@ -46,7 +46,6 @@ PRODUCT_TYPES = [
     {
         "code": "SUITE",
         "name": "Productivity suite",
-        "integration": "generic-json",
         "tax_code": "SW050000",
         "auto_exec_subscription_cancel": True,
         "auto_exec_addon_cancel": True,
@@ -59,7 +58,6 @@ PRODUCT_TYPES = [
     {
         "code": "BACKUP",
         "name": "Cloud backup",
-        "integration": "generic-json",
         "tax_code": "SW054000",
         "auto_exec_subscription_cancel": True,
     },
@@ -71,7 +69,7 @@ PRODUCT_TYPES = [
         "offer_cancel_specific_date": False,
         "offer_cancel_end_of_period": False,
     },
-    {"code": "MAIL", "name": "Business mail", "integration": "generic-json"},
+    {"code": "MAIL", "name": "Business mail"},
 ]
 
 MONTHLY = (BillingCycle.MONTHLY, 0, ChargeType.RECURRING_PREPAID)

@@ -1,5 +1,5 @@
 """Catalogue pages: products with their plans and relations, categories, types, groups,
-volume discounts, promotions and price lists.
+volume discounts, promotions, price lists, integrations and their GSD runs.
 
 The catalogue itself is visible to everyone holding ``products.view``; price lists are
 owned records and go through ``bss.core.visibility`` like accounts.
@@ -11,9 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 import django_filters
+from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,11 +30,15 @@ from bss.core.listing import Column, RecordListView
 from bss.core.permissions import requires, user_has_permission
 from bss.core.visibility import get_visible_or_404, visible_records
 from bss.setup.fields.selectors import custom_field_sections
-from catalogue import forms, importing, selectors, services
+from catalogue import forms, gsd, importing, selectors, services
 from catalogue.models import (
+    GSD_LIVE_STATUSES,
     BundleComponent,
     Category,
+    GsdRun,
+    GsdRunStatus,
     ImportStatus,
+    Integration,
     PriceList,
     PriceListItem,
     Product,
@@ -574,6 +580,8 @@ def _simple_edit(
     title: str,
     m2m: tuple[str, ...] = (),
     delete_url: str | None = None,
+    template: str = "catalogue/form.html",
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     form = form_class(request.POST or None, instance=record)
     if request.method == "POST" and form.is_valid():
@@ -590,7 +598,14 @@ def _simple_edit(
             messages.success(request, _t("%(name)s saved.") % {"name": saved})
             return redirect(list_url)
     return _form_page(
-        request, form, title=title, cancel_url=list_url, record=record, delete_url=delete_url
+        request,
+        form,
+        title=title,
+        cancel_url=list_url,
+        template=template,
+        record=record,
+        delete_url=delete_url,
+        **(extra or {}),
     )
 
 
@@ -638,7 +653,7 @@ def category_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def product_type_create(request: HttpRequest) -> HttpResponse:
     return _simple_edit(
         request,
-        form_class=forms.ProductTypeForm,
+        form_class=ProductTypeIntegrationForm,
         record=None,
         create=services.product_type_create,
         update=services.product_type_update,
@@ -650,15 +665,23 @@ def product_type_create(request: HttpRequest) -> HttpResponse:
 @requires("products", "edit")
 def product_type_edit(request: HttpRequest, pk: int) -> HttpResponse:
     product_type = get_object_or_404(ProductType, pk=pk)
+    integration = gsd.integration_of(product_type)
     return _simple_edit(
         request,
-        form_class=forms.ProductTypeForm,
+        form_class=ProductTypeIntegrationForm,
         record=product_type,
         create=services.product_type_create,
         update=lambda **kw: services.product_type_update(product_type=product_type, **kw),
         list_url=reverse("catalogue:product_type_list"),
         title=product_type.name,
         delete_url=reverse("catalogue:product_type_delete", args=[product_type.pk]),
+        template="catalogue/product_type_form.html",
+        extra={
+            "gsd_panel": _gsd_panel_context(request, integration, product_type)
+            if integration is not None
+            else None,
+            "unregistered_integration": product_type.integration if integration is None else "",
+        },
     )
 
 
@@ -1120,3 +1143,311 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else "catalogue/import_detail.html"
     )
     return render(request, template, {"job": job})
+
+
+# ------------------------------------------------------------------ integrations and GSD
+
+RECENT_RUNS = 10
+
+
+class ProductTypeIntegrationForm(forms.ProductTypeForm):
+    """The product type form with the integration picked from the registered ones."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", _t("None: maintained by hand"))]
+        choices += list(Integration.objects.order_by("name").values_list("code", "name"))
+        current = self.instance.integration if self.instance.pk else ""
+        if current and current not in {code for code, _label in choices}:
+            choices.append((current, _t("%(code)s (not registered)") % {"code": current}))
+        self.fields["integration"] = django_forms.ChoiceField(
+            label=_("Integration"),
+            choices=choices,
+            required=False,
+            help_text=_("The registered integration whose GSD maintains this type."),
+        )
+
+
+class IntegrationForm(forms.ServiceModelForm):
+    auth_token = django_forms.CharField(
+        label=_("Authentication token"),
+        required=False,
+        strip=True,
+        widget=django_forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "Stored as entered and never shown again. Leave empty to keep the current one."
+        ),
+    )
+    remove_token = django_forms.BooleanField(label=_("Remove the stored token"), required=False)
+
+    class Meta:
+        model = Integration
+        fields = list(gsd.INTEGRATION_FIELDS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["connector"] = django_forms.ChoiceField(
+            label=_("Connector"), choices=gsd.connector_choices()
+        )
+        if self.instance.pk is None:
+            del self.fields["remove_token"]
+            self.fields["auth_token"].help_text = _("Stored as entered and never shown again.")
+
+    def token(self) -> str | None:
+        """The token to store: None keeps the current one, "" removes it."""
+        if self.cleaned_data.get("remove_token"):
+            return ""
+        entered = self.cleaned_data.get("auth_token") or ""
+        if self.instance.pk is None:
+            return entered
+        return entered or None
+
+
+def _connector_label(integration: Integration) -> str:
+    connector = gsd.get_connector(integration.connector)
+    return str(connector.label) if connector is not None else integration.connector
+
+
+class IntegrationListView(RecordListView):
+    model = Integration
+    permission_module = "setup"
+    permission_action = "manage"
+    title = _("Integrations")
+    search_fields = ("code", "name", "endpoint_url")
+    search_placeholder = _("Code, name or endpoint")
+    default_sort = "name"
+    create_url_name = "catalogue:integration_create"
+    create_permission = ("setup", "manage")
+    columns = [
+        Column("code", _("Code"), sort="code", link=True),
+        Column("name", _("Name"), sort="name", link=True),
+        Column("connector", _("Connector"), value=_connector_label),
+        Column("endpoint_url", _("Endpoint")),
+        Column("type_count", _("Product types"), sort="type_count"),
+        Column(
+            "last_run_status",
+            _("Last GSD run"),
+            badge=True,
+            value=lambda i: GsdRunStatus(i.last_run_status).label if i.last_run_status else "",
+        ),
+        Column(
+            "is_active",
+            _("Status"),
+            sort="is_active",
+            badge=True,
+            value=lambda i: _t("Active") if i.is_active else _t("Inactive"),
+        ),
+    ]
+
+    def visible_queryset(self) -> QuerySet:
+        # Integrations are organization settings, not owned records.
+        latest = GsdRun.objects.filter(integration=OuterRef("pk")).order_by("-created_at", "-pk")
+        types = (
+            ProductType.objects.filter(integration=OuterRef("code"))
+            .order_by()
+            .values("integration")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return Integration.objects.annotate(
+            last_run_status=Subquery(latest.values("status")[:1]),
+            type_count=Coalesce(Subquery(types), 0),
+        )
+
+
+def _integration_page(request: HttpRequest, integration: Integration | None) -> HttpResponse:
+    form = IntegrationForm(request.POST or None, instance=integration)
+    if request.method == "POST" and form.is_valid():
+        if integration is None:
+            saved = _run(
+                form,
+                lambda: gsd.integration_create(
+                    actor=request.user, auth_token=form.token() or "", **form.service_fields()
+                ),
+            )
+        else:
+            saved = _run(
+                form,
+                lambda: gsd.integration_update(
+                    actor=request.user,
+                    integration=integration,
+                    auth_token=form.token(),
+                    **form.service_fields(),
+                ),
+            )
+        if saved is not None:
+            messages.success(request, _t("%(name)s saved.") % {"name": saved.name})
+            return redirect(saved)
+    return render(
+        request,
+        "catalogue/integration_form.html",
+        {
+            "form": form,
+            "integration": integration,
+            "title": integration.name if integration else _t("New integration"),
+            "cancel_url": integration.get_absolute_url()
+            if integration
+            else reverse("catalogue:integration_list"),
+        },
+    )
+
+
+@requires("setup", "manage")
+def integration_create(request: HttpRequest) -> HttpResponse:
+    return _integration_page(request, None)
+
+
+@requires("setup", "manage")
+def integration_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _integration_page(request, get_object_or_404(Integration, pk=pk))
+
+
+def _gsd_panel_context(
+    request: HttpRequest, integration: Integration, product_type: ProductType | None
+) -> dict[str, Any]:
+    """The GSD button, disabled with an "in progress" ribbon while a run is queued or running."""
+    runs = list(GsdRun.objects.filter(integration=integration).order_by("-created_at", "-pk")[:1])
+    last = runs[0] if runs else None
+    live = last if last is not None and last.status in GSD_LIVE_STATUSES else None
+    start_url = (
+        reverse("catalogue:product_type_gsd_start", args=[product_type.pk])
+        if product_type is not None
+        else reverse("catalogue:integration_gsd_start", args=[integration.pk])
+    )
+    panel_url = reverse("catalogue:gsd_panel", args=[integration.pk])
+    if product_type is not None:
+        panel_url += f"?product_type={product_type.pk}"
+    return {
+        "integration": integration,
+        "product_type": product_type,
+        "live": live,
+        "last": last,
+        "start_url": start_url,
+        "panel_url": panel_url,
+        "may_run": user_has_permission(request.user, "products", "run_gsd"),
+    }
+
+
+@requires("products", "view")
+def integration_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    integration = get_object_or_404(Integration, pk=pk)
+    recent = (
+        GsdRun.objects.filter(integration=integration)
+        .select_related("requested_by")
+        .defer("log")[:RECENT_RUNS]
+    )
+    context = {
+        "integration": integration,
+        "connector_label": _connector_label(integration),
+        "product_types": ProductType.objects.filter(integration=integration.code)
+        .annotate(product_count=Count("products"))
+        .order_by("name"),
+        "recent": recent,
+        "gsd_panel": _gsd_panel_context(request, integration, None),
+        "history": audit_trail(integration)[:30],
+    }
+    return render(request, "catalogue/integration_detail.html", context)
+
+
+@requires("products", "view")
+def gsd_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The GSD button and ribbon alone, for the page's htmx poll while a run is live."""
+    integration = get_object_or_404(Integration, pk=pk)
+    product_type = None
+    type_id = request.GET.get("product_type", "")
+    if type_id.isdigit():
+        product_type = get_object_or_404(ProductType, pk=int(type_id), integration=integration.code)
+    return render(
+        request,
+        "catalogue/partials/gsd_panel.html",
+        {"gsd_panel": _gsd_panel_context(request, integration, product_type)},
+    )
+
+
+def _start_gsd(
+    request: HttpRequest, integration: Integration, product_type: ProductType | None, back: str
+) -> HttpResponse:
+    try:
+        run = gsd.gsd_start(actor=request.user, integration=integration, product_type=product_type)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect(back)
+    messages.info(
+        request, _t("Get Services Definition started (run #%(number)s).") % {"number": run.pk}
+    )
+    return redirect(run)
+
+
+@require_POST
+@requires("products", "run_gsd")
+def integration_gsd_start(request: HttpRequest, pk: int) -> HttpResponse:
+    integration = get_object_or_404(Integration, pk=pk)
+    return _start_gsd(request, integration, None, integration.get_absolute_url())
+
+
+@require_POST
+@requires("products", "run_gsd")
+def product_type_gsd_start(request: HttpRequest, pk: int) -> HttpResponse:
+    product_type = get_object_or_404(ProductType, pk=pk)
+    integration = gsd.integration_of(product_type)
+    if integration is None:
+        messages.error(
+            request,
+            _t("%(name)s is not linked to a registered integration.") % {"name": product_type.name},
+        )
+        return redirect(product_type)
+    return _start_gsd(request, integration, product_type, product_type.get_absolute_url())
+
+
+class GsdRunFilter(django_filters.FilterSet):
+    integration = django_filters.ModelChoiceFilter(
+        label=_("Integration"), queryset=Integration.objects.order_by("name")
+    )
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=GsdRunStatus.choices)
+
+    class Meta:
+        model = GsdRun
+        fields: list[str] = []
+
+
+class GsdRunListView(CatalogueListView):
+    model = GsdRun
+    title = _("GSD runs")
+    filterset_class = GsdRunFilter
+    search_fields = ("product_type_code", "integration__name")
+    search_placeholder = _("Integration or product type")
+    default_sort = "-created_at"
+    columns = [
+        Column("pk", _("Run"), sort="pk", link=True, value=lambda r: f"#{r.pk}"),
+        Column("integration.name", _("Integration")),
+        Column("product_type_code", _("Product type")),
+        Column("created_at", _("Requested"), sort="created_at"),
+        Column("requested_by", _("By")),
+        Column(
+            "status", _("Status"), sort="status", badge=True, value=lambda r: r.get_status_display()
+        ),
+        Column("created_count", _("Created"), sort="created_count"),
+        Column("updated_count", _("Updated"), sort="updated_count"),
+        Column("skipped_count", _("Unchanged")),
+        Column("error_count", _("Errors"), sort="error_count"),
+    ]
+
+    def base_queryset(self) -> QuerySet:
+        return GsdRun.objects.select_related("integration", "requested_by").defer("log")
+
+
+@requires("products", "view")
+def gsd_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(GsdRun.objects.select_related("integration", "requested_by"), pk=pk)
+    template = (
+        "catalogue/gsd_run_detail.html#status"
+        if request.htmx and not request.htmx.boosted
+        else "catalogue/gsd_run_detail.html"
+    )
+    product_type = (
+        ProductType.objects.filter(code=run.product_type_code).first()
+        if run.product_type_code
+        else None
+    )
+    return render(request, template, {"run": run, "product_type": product_type})
