@@ -147,22 +147,13 @@ def test_the_fields_home_and_entity_page_show_both_blocks(
     assert page.status_code == 200
     assert "Customization of default fields" in page.content.decode()
     assert [field.name for field in page.context["system_fields"]] == [
-        "number",
-        "name",
-        "account_type",
-        "parent",
-        "status",
-        "currency",
-        "email",
-        "phone",
-        "website",
-        "permission_rule",
-        "owner",
-        "created_at",
-        "updated_at",
-        "industry",
-        "lead_source",
-    ]
+        "number", "name", "account_type", "parent", "account_manager", "status", "currency",
+        "transaction_currency", "language", "industry", "lead_source", "vat_number", "email",
+        "phone", "website", "permission_rule", "is_ordering_enabled", "billing_account",
+        "country", "state", "payment_method", "payment_days", "is_taxable", "credit_limit",
+        "is_credit_unlimited", "is_prorated", "partial_charges", "billing_day_rule",
+        "billing_day", "first_order_date", "owner", "created_at", "updated_at",
+    ]  # fmt: skip
     assert [field.label for field in page.context["custom_fields"]] == ["Partner tier"]
     assert b"/setup/fields/account/industry/values/" in page.content
 

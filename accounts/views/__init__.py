@@ -1,0 +1,1 @@
+"""Pages of the Customers module, one module per record kind."""
