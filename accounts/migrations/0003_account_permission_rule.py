@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_initial'),
-        ('setup', '0002_organization_rules_fields_tools'),
+        ("accounts", "0002_initial"),
+        ("setup", "0002_organization_rules_fields_tools"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='account',
-            name='permission_rule',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='setup.permissionrule', verbose_name='permission rule'),
+            model_name="account",
+            name="permission_rule",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="setup.permissionrule",
+                verbose_name="permission rule",
+            ),
         ),
     ]

@@ -5,17 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_account_permission_rule'),
-        ('setup', '0003_setup_areas'),
+        ("accounts", "0003_account_permission_rule"),
+        ("setup", "0003_setup_areas"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='account',
-            name='accounts_account_parent_matches_type',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('account_type', 'client'), ('parent__isnull', False)), models.Q(models.Q(('account_type', 'client'), _negated=True), ('parent__isnull', True)), _connector='OR'), name='accounts_account_parent_matches_type', violation_error_message="A reseller's client needs its parent reseller; other accounts have no parent."),
+            model_name="account",
+            name="accounts_account_parent_matches_type",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("account_type", "client"), ("parent__isnull", False)),
+                    models.Q(
+                        models.Q(("account_type", "client"), _negated=True),
+                        ("parent__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="accounts_account_parent_matches_type",
+                violation_error_message="A reseller's client needs its parent reseller; other accounts have no parent.",
+            ),
         ),
     ]
