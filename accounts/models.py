@@ -18,18 +18,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bss.core.constraints import choices_constraint
 from bss.core.models import OwnedRecord, TimeStampedModel
 
 MONEY_DIGITS = 14
 MONEY_PLACES = 2
 LAST_FIXED_BILLING_DAY = 28
 MAX_PAYMENT_DAYS = 365
-
-
-def _choices_check(
-    field: str, choices: type[models.TextChoices], name: str
-) -> models.CheckConstraint:
-    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
 class PaymentMethod(models.TextChoices):
@@ -224,13 +219,13 @@ class Account(OwnedRecord):
                     "A reseller's client needs its parent reseller; other accounts have no parent."
                 ),
             ),
-            _choices_check(
+            choices_constraint(
                 "payment_method", PaymentMethod, "accounts_account_payment_method_valid"
             ),
-            _choices_check(
+            choices_constraint(
                 "partial_charges", PartialCharges, "accounts_account_partial_charges_valid"
             ),
-            _choices_check(
+            choices_constraint(
                 "billing_day_rule", BillingDayRule, "accounts_account_billing_day_rule_valid"
             ),
             models.CheckConstraint(
@@ -374,8 +369,8 @@ class Address(TimeStampedModel):
         verbose_name = _("address")
         verbose_name_plural = _("addresses")
         constraints = [
-            _choices_check("kind", AddressKind, "accounts_address_kind_valid"),
-            _choices_check(
+            choices_constraint("kind", AddressKind, "accounts_address_kind_valid"),
+            choices_constraint(
                 "validation_status", AddressValidation, "accounts_address_validation_valid"
             ),
             models.UniqueConstraint(
@@ -467,9 +462,9 @@ class RebateTerm(TimeStampedModel):
         verbose_name = _("rebate term")
         verbose_name_plural = _("rebate terms")
         constraints = [
-            _choices_check("applies_to", RebateScope, "accounts_rebateterm_applies_to_valid"),
-            _choices_check("period", RebatePeriod, "accounts_rebateterm_period_valid"),
-            _choices_check("mode", RebateMode, "accounts_rebateterm_mode_valid"),
+            choices_constraint("applies_to", RebateScope, "accounts_rebateterm_applies_to_valid"),
+            choices_constraint("period", RebatePeriod, "accounts_rebateterm_period_valid"),
+            choices_constraint("mode", RebateMode, "accounts_rebateterm_mode_valid"),
             models.UniqueConstraint(
                 fields=["account", "applies_to", "period"],
                 name="accounts_rebateterm_scope_period_once",
@@ -629,7 +624,7 @@ class CustomerSettings(TimeStampedModel):
         verbose_name_plural = _("customer settings")
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="accounts_customersettings_singleton"),
-            _choices_check(
+            choices_constraint(
                 "address_validation", AddressValidationMode, "accounts_customersettings_mode_valid"
             ),
         ]

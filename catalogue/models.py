@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from bss.core.constraints import choices_constraint
 from bss.core.models import OwnedRecord, TimeStampedModel
 
 MONEY_DIGITS = 18
@@ -35,12 +36,6 @@ def _money_field(label: str, **kwargs: object) -> models.DecimalField:
     return models.DecimalField(
         label, max_digits=MONEY_DIGITS, decimal_places=UNIT_PRICE_PLACES, **kwargs
     )
-
-
-def _choices_check(
-    field: str, choices: type[models.TextChoices], name: str
-) -> models.CheckConstraint:
-    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
 # ---------------------------------------------------------------------------- categories
@@ -152,7 +147,7 @@ class ProductType(TimeStampedModel):
         verbose_name = _("product type")
         verbose_name_plural = _("product types")
         constraints = [
-            _choices_check(
+            choices_constraint(
                 "type_category", ProductTypeCategory, "catalogue_producttype_category_valid"
             ),
             models.CheckConstraint(
@@ -244,8 +239,8 @@ class Product(TimeStampedModel):
         verbose_name = _("product")
         verbose_name_plural = _("products")
         constraints = [
-            _choices_check("kind", ProductKind, "catalogue_product_kind_valid"),
-            _choices_check("status", ProductStatus, "catalogue_product_status_valid"),
+            choices_constraint("kind", ProductKind, "catalogue_product_kind_valid"),
+            choices_constraint("status", ProductStatus, "catalogue_product_status_valid"),
             models.CheckConstraint(
                 condition=Q(min_quantity__gte=1), name="catalogue_product_min_quantity_positive"
             ),
@@ -382,16 +377,18 @@ class ProductPlan(TimeStampedModel):
                 fields=["product", "billing_cycle", "commitment_months", "charge_type"],
                 name="catalogue_productplan_once",
             ),
-            _choices_check("billing_cycle", BillingCycle, "catalogue_productplan_cycle_valid"),
-            _choices_check("charge_type", ChargeType, "catalogue_productplan_charge_type_valid"),
+            choices_constraint("billing_cycle", BillingCycle, "catalogue_productplan_cycle_valid"),
+            choices_constraint(
+                "charge_type", ChargeType, "catalogue_productplan_charge_type_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(commitment_months__in=[0, 1, 12, 36]),
                 name="catalogue_productplan_commitment_valid",
             ),
-            _choices_check(
+            choices_constraint(
                 "usage_charge_rule", UsageChargeRule, "catalogue_productplan_usage_rule_valid"
             ),
-            _choices_check(
+            choices_constraint(
                 "billing_date_rule", BillingDateRule, "catalogue_productplan_billing_date_valid"
             ),
             # A one-time charge is exactly the one-time cycle, and nothing else is.
@@ -448,7 +445,9 @@ class VolumeDiscount(TimeStampedModel):
         ordering = ["name"]
         verbose_name = _("volume discount")
         verbose_name_plural = _("volume discounts")
-        constraints = [_choices_check("mode", VolumeMode, "catalogue_volumediscount_mode_valid")]
+        constraints = [
+            choices_constraint("mode", VolumeMode, "catalogue_volumediscount_mode_valid")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -622,7 +621,7 @@ class PriceListItem(TimeStampedModel):
             models.UniqueConstraint(
                 fields=["price_list", "plan"], name="catalogue_pricelistitem_once"
             ),
-            _choices_check("method", PriceMethod, "catalogue_pricelistitem_method_valid"),
+            choices_constraint("method", PriceMethod, "catalogue_pricelistitem_method_valid"),
             models.CheckConstraint(
                 condition=Q(method="fixed", fixed_price__gte=0, percent__isnull=True)
                 | Q(method="percent", percent__gt=-100, fixed_price__isnull=True),
@@ -709,9 +708,9 @@ class Promotion(TimeStampedModel):
         verbose_name = _("promotion")
         verbose_name_plural = _("promotions")
         constraints = [
-            _choices_check("kind", PromotionKind, "catalogue_promotion_kind_valid"),
-            _choices_check("discount_type", DiscountType, "catalogue_promotion_type_valid"),
-            _choices_check("eligibility", Eligibility, "catalogue_promotion_eligibility_valid"),
+            choices_constraint("kind", PromotionKind, "catalogue_promotion_kind_valid"),
+            choices_constraint("discount_type", DiscountType, "catalogue_promotion_type_valid"),
+            choices_constraint("eligibility", Eligibility, "catalogue_promotion_eligibility_valid"),
             models.CheckConstraint(
                 condition=Q(end_date__gte=F("start_date")), name="catalogue_promotion_dates_ordered"
             ),
@@ -820,7 +819,7 @@ class ProductUpgrade(models.Model):
             models.CheckConstraint(
                 condition=~Q(source=F("target")), name="catalogue_upgrade_not_self"
             ),
-            _choices_check("direction", UpgradeDirection, "catalogue_upgrade_direction_valid"),
+            choices_constraint("direction", UpgradeDirection, "catalogue_upgrade_direction_valid"),
         ]
 
     def __str__(self) -> str:
@@ -907,8 +906,10 @@ class ProductImport(TimeStampedModel):
         verbose_name = _("product import")
         verbose_name_plural = _("product imports")
         constraints = [
-            _choices_check("status", ImportStatus, "catalogue_productimport_status_valid"),
-            _choices_check("charge_type", ChargeType, "catalogue_productimport_charge_type_valid"),
+            choices_constraint("status", ImportStatus, "catalogue_productimport_status_valid"),
+            choices_constraint(
+                "charge_type", ChargeType, "catalogue_productimport_charge_type_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1037,7 +1038,7 @@ class GsdRun(TimeStampedModel):
         verbose_name = _("GSD run")
         verbose_name_plural = _("GSD runs")
         constraints = [
-            _choices_check("status", GsdRunStatus, "catalogue_gsdrun_status_valid"),
+            choices_constraint("status", GsdRunStatus, "catalogue_gsdrun_status_valid"),
             # Two runs of one integration would write the same types and products: the
             # database lets only one be queued or running at a time.
             models.UniqueConstraint(
