@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("bss.setup.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("catalogue.api_urls")),
+    path("", include("billing.api_urls")),
     # Last: any other address under /api/v1/ answers 404 in the API's JSON error shape.
     re_path(r"^.*$", UnknownEndpointView.as_view(), name="unknown"),
 ]

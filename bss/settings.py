@@ -169,6 +169,12 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "bss.core.tasks.sweep_outbox", "schedule": 60.0},
     "worker-heartbeat": {"task": "bss.core.tasks.record_worker_heartbeat", "schedule": 30.0},
     "idempotency-purge": {"task": "bss.core.tasks.purge_idempotency_keys", "schedule": 86400.0},
+    "billing-mark-overdue": {"task": "billing.tasks.mark_overdue_invoices", "schedule": 86400.0},
+    "billing-render-missing-pdfs": {"task": "billing.tasks.render_missing_pdfs", "schedule": 900.0},
+    "billing-retry-held-invoices": {
+        "task": "billing.tasks.retry_held_invoices",
+        "schedule": 3600.0,
+    },
 }
 
 # --- authentication -----------------------------------------------------------------

@@ -12,6 +12,7 @@ urlpatterns = [
     path("setup/", include("bss.setup.urls")),
     path("accounts/", include("accounts.urls")),
     path("catalogue/", include("catalogue.urls")),
+    path("billing/", include("billing.urls")),
     path("api/v1/", include("bss.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

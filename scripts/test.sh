@@ -13,7 +13,7 @@ cd "$ROOT"
 
 # Chromium drives the browser tests (Playwright cannot download its own browser here).
 warn_about_dotenv
-ensure_system_packages chromium
+ensure_system_packages chromium poppler-utils
 ensure_venv
 install_project "[dev]"
 install_frontend

@@ -190,5 +190,8 @@ def test_beat_runs_the_settings_schedule_through_the_broker_to_the_worker(
     assert schedule == {
         "outbox-sweep": ("bss.core.tasks.sweep_outbox", 60, "seconds"),
         "idempotency-purge": ("bss.core.tasks.purge_idempotency_keys", 86400, "seconds"),
+        "billing-mark-overdue": ("billing.tasks.mark_overdue_invoices", 86400, "seconds"),
+        "billing-render-missing-pdfs": ("billing.tasks.render_missing_pdfs", 900, "seconds"),
+        "billing-retry-held-invoices": ("billing.tasks.retry_held_invoices", 3600, "seconds"),
         "worker-heartbeat": ("bss.core.tasks.record_worker_heartbeat", 30, "seconds"),
     }
