@@ -17,6 +17,20 @@ requires_postgres = pytest.mark.skipif(
 )
 
 
+def restore_migration_data() -> None:
+    """Rows the migrations create, which a transactional test's flush removes."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from bss.setup.models import Organization
+
+    Organization.objects.get_or_create(
+        pk=1, defaults={"legal_name": settings.BSS_ORGANIZATION_NAME}
+    )
+    import_module("billing.migrations.0002_default_series").create_default_series(apps, None)
+
+
 def _database_fixture(request: pytest.FixtureRequest) -> str | None:
     marker = request.node.get_closest_marker("django_db")
     names = set(request.fixturenames)
@@ -29,10 +43,10 @@ def _database_fixture(request: pytest.FixtureRequest) -> str | None:
 
 @pytest.fixture(autouse=True)
 def _fresh_caches(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Cached settings never leak between tests, and the organization profile is there.
+    """Cached settings never leak between tests, and migration-made rows are there.
 
-    The profile row comes from a migration; transactional tests flush it away, so it is
-    put back here, as production always has it.
+    Transactional tests flush the rows migrations create (organization profile, invoice
+    series); they are put back here, as production always has them.
     """
     from django.core.cache import cache
 
@@ -42,12 +56,8 @@ def _fresh_caches(request: pytest.FixtureRequest) -> Iterator[None]:
     forget_overrides()
     database = _database_fixture(request)
     if database is not None:
-        from bss.setup.models import Organization
-
         request.getfixturevalue(database)
-        Organization.objects.get_or_create(
-            pk=1, defaults={"legal_name": settings.BSS_ORGANIZATION_NAME}
-        )
+        restore_migration_data()
     yield
     cache.clear()
     forget_overrides()
