@@ -106,6 +106,9 @@ def page_window(page: Any, radius: int = 2) -> list[int | None]:
     return numbers
 
 
+HISTORY_HIDDEN_FIELDS = frozenset({"id", "created_at", "updated_at"})
+
+
 @register.filter
 def change_pairs(entry: Any) -> list[tuple[str, Any, Any]]:
     """An audit entry's changes as (field, old, new).
@@ -114,8 +117,12 @@ def change_pairs(entry: Any) -> list[tuple[str, Any, Any]]:
     template; many-to-many changes come as {"operation", "objects"} and read as added or
     removed names.
     """
+    if entry.action == entry.Action.CREATE:
+        return []  # "created" says it all; listing every initial value is noise
     pairs: list[tuple[str, Any, Any]] = []
     for field, values in (entry.changes_dict or {}).items():
+        if field in HISTORY_HIDDEN_FIELDS:
+            continue
         if isinstance(values, dict):
             names = ", ".join(str(name) for name in values.get("objects", []))
             if values.get("operation") == "delete":
@@ -123,5 +130,7 @@ def change_pairs(entry: Any) -> list[tuple[str, Any, Any]]:
             else:
                 pairs.append((field, "", names))
         elif isinstance(values, (list, tuple)) and len(values) >= 2:
+            if str(values[1]).endswith(".None") and str(values[0]) in ("None", ""):
+                continue  # a reverse relation auditlog recorded as a field
             pairs.append((field, values[0], values[1]))
     return pairs
