@@ -10,14 +10,16 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from bss.setup.fields.forms import CustomFieldsFormMixin
 from bss.setup.organization.selectors import home_currency_code
-from catalogue import services
+from catalogue import gsd, services
 from catalogue.models import (
     Category,
     ChargeType,
+    Integration,
     PriceList,
     PriceListItem,
     PriceMethod,
@@ -449,3 +451,59 @@ class ImportMappingForm(forms.Form):
             for name, value in self.cleaned_data.items()
             if name.startswith("column_") and value
         }
+
+
+# ------------------------------------------------------------------ integrations
+
+
+class ProductTypeIntegrationForm(ProductTypeForm):
+    """The product type form with the integration picked from the registered ones."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", gettext("None: maintained by hand"))]
+        choices += list(Integration.objects.order_by("name").values_list("code", "name"))
+        current = self.instance.integration if self.instance.pk else ""
+        if current and current not in {code for code, _label in choices}:
+            choices.append((current, gettext("%(code)s (not registered)") % {"code": current}))
+        self.fields["integration"] = forms.ChoiceField(
+            label=_("Integration"),
+            choices=choices,
+            required=False,
+            help_text=_("The registered integration whose GSD maintains this type."),
+        )
+
+
+class IntegrationForm(ServiceModelForm):
+    auth_token = forms.CharField(
+        label=_("Authentication token"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "Stored as entered and never shown again. Leave empty to keep the current one."
+        ),
+    )
+    remove_token = forms.BooleanField(label=_("Remove the stored token"), required=False)
+
+    class Meta:
+        model = Integration
+        fields = list(gsd.INTEGRATION_FIELDS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["connector"] = forms.ChoiceField(
+            label=_("Connector"), choices=gsd.connector_choices()
+        )
+        if self.instance.pk is None:
+            del self.fields["remove_token"]
+            self.fields["auth_token"].help_text = _("Stored as entered and never shown again.")
+
+    def token(self) -> str | None:
+        """The token to store: None keeps the current one, "" removes it."""
+        if self.cleaned_data.get("remove_token"):
+            return ""
+        entered = self.cleaned_data.get("auth_token") or ""
+        if self.instance.pk is None:
+            return entered
+        return entered or None

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import django_filters
-from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
@@ -653,7 +652,7 @@ def category_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def product_type_create(request: HttpRequest) -> HttpResponse:
     return _simple_edit(
         request,
-        form_class=ProductTypeIntegrationForm,
+        form_class=forms.ProductTypeIntegrationForm,
         record=None,
         create=services.product_type_create,
         update=services.product_type_update,
@@ -668,7 +667,7 @@ def product_type_edit(request: HttpRequest, pk: int) -> HttpResponse:
     integration = gsd.integration_of(product_type)
     return _simple_edit(
         request,
-        form_class=ProductTypeIntegrationForm,
+        form_class=forms.ProductTypeIntegrationForm,
         record=product_type,
         create=services.product_type_create,
         update=lambda **kw: services.product_type_update(product_type=product_type, **kw),
@@ -1150,59 +1149,6 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 RECENT_RUNS = 10
 
 
-class ProductTypeIntegrationForm(forms.ProductTypeForm):
-    """The product type form with the integration picked from the registered ones."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        choices = [("", _t("None: maintained by hand"))]
-        choices += list(Integration.objects.order_by("name").values_list("code", "name"))
-        current = self.instance.integration if self.instance.pk else ""
-        if current and current not in {code for code, _label in choices}:
-            choices.append((current, _t("%(code)s (not registered)") % {"code": current}))
-        self.fields["integration"] = django_forms.ChoiceField(
-            label=_("Integration"),
-            choices=choices,
-            required=False,
-            help_text=_("The registered integration whose GSD maintains this type."),
-        )
-
-
-class IntegrationForm(forms.ServiceModelForm):
-    auth_token = django_forms.CharField(
-        label=_("Authentication token"),
-        required=False,
-        strip=True,
-        widget=django_forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text=_(
-            "Stored as entered and never shown again. Leave empty to keep the current one."
-        ),
-    )
-    remove_token = django_forms.BooleanField(label=_("Remove the stored token"), required=False)
-
-    class Meta:
-        model = Integration
-        fields = list(gsd.INTEGRATION_FIELDS)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["connector"] = django_forms.ChoiceField(
-            label=_("Connector"), choices=gsd.connector_choices()
-        )
-        if self.instance.pk is None:
-            del self.fields["remove_token"]
-            self.fields["auth_token"].help_text = _("Stored as entered and never shown again.")
-
-    def token(self) -> str | None:
-        """The token to store: None keeps the current one, "" removes it."""
-        if self.cleaned_data.get("remove_token"):
-            return ""
-        entered = self.cleaned_data.get("auth_token") or ""
-        if self.instance.pk is None:
-            return entered
-        return entered or None
-
-
 def _connector_label(integration: Integration) -> str:
     connector = gsd.get_connector(integration.connector)
     return str(connector.label) if connector is not None else integration.connector
@@ -1256,7 +1202,7 @@ class IntegrationListView(RecordListView):
 
 
 def _integration_page(request: HttpRequest, integration: Integration | None) -> HttpResponse:
-    form = IntegrationForm(request.POST or None, instance=integration)
+    form = forms.IntegrationForm(request.POST or None, instance=integration)
     if request.method == "POST" and form.is_valid():
         if integration is None:
             saved = _run(
