@@ -282,3 +282,20 @@ def test_rerunning_the_same_date_bills_nothing_twice(
     # The order-day invoice, then one run that caught up May and June on one invoice.
     assert totals == [Decimal("60.00"), Decimal("240.00")]
     assert Charge.objects.filter(invoice__isnull=True).count() == 0
+
+
+def test_monthly_run_rate_s16(
+    customer: Account, make_plan: Any, subscribe: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from subscriptions.selectors import annual_run_rate, monthly_run_rate
+
+    monthly = make_plan("20.00")
+    annual = make_plan("100.00", cycle=BillingCycle.ANNUAL, commitment=12)
+    with (
+        time_machine.travel(at(2026, 1, 1, 9), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        subscribe(customer, monthly, 5, date(2026, 1, 1), discount_percent=Decimal("10"))
+        subscribe(customer, annual, 2, date(2026, 1, 1))
+    assert monthly_run_rate(customer) == Decimal("106.67")
+    assert annual_run_rate(customer) == Decimal("1280.00")
