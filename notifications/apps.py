@@ -9,10 +9,11 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from bss.core.events import ALL_EVENTS, subscribe
+        from bss.core.events import subscribe
         from bss.core.registry import MenuEntry, register_setup_entry
         from notifications import services
-        from notifications.merge_fields import register_builtin_providers
+        from notifications.event_catalogue import KNOWN_EVENTS
+        from notifications.merge_fields import providers, register_builtin_providers
         from notifications.models import EmailSettings, NotificationTemplate, TemplateText
 
         auditlog.register(
@@ -28,9 +29,14 @@ class NotificationsConfig(AppConfig):
         auditlog.register(NotificationTemplate, exclude_fields=["updated_at"])
         auditlog.register(TemplateText)
         register_builtin_providers()
-        # Any event may be named by a template, so the handler hears them all and
-        # matches templates with one query.
-        subscribe(ALL_EVENTS, services.handle_event)
+        # The handler hears the events a template may name, and the created, updated
+        # and deleted events of each entity; it matches templates with one query.
+        names = set(KNOWN_EVENTS)
+        for provider in providers():
+            for trigger in ("created", "updated", "deleted"):
+                names.update(provider.trigger_events(trigger))
+        for name in sorted(names):
+            subscribe(name, services.handle_event)
         for entry in [
             MenuEntry(
                 "setup",

@@ -10,6 +10,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from notifications.conditions import OPERATORS
+from notifications.event_catalogue import event_choices
 from notifications.merge_fields import MergeField, entity_choices
 from notifications.models import (
     ApplyRule,
@@ -118,11 +119,11 @@ class TemplateForm(forms.Form):
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
     is_internal = forms.BooleanField(label=_("Internal notification"), required=False)
     trigger = forms.ChoiceField(label=_("Send on"), choices=Trigger.choices)
-    event_name = forms.CharField(
+    event_name = forms.ChoiceField(
         label=_("Event"),
         required=False,
-        max_length=100,
-        help_text=_("For “a named event”, e.g. invoice.issued or order.submitted."),
+        choices=event_choices,
+        help_text=_("For “a named event”."),
     )
     when_to_send = forms.ChoiceField(label=_("When to send"), choices=WhenToSend.choices)
     apply_rule = forms.ChoiceField(label=_("Apply rule"), choices=ApplyRule.choices)

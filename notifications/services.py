@@ -32,6 +32,7 @@ from notifications import recipients as recipient_rules
 from notifications import transport
 from notifications.conditions import conditions_hold, validate_conditions
 from notifications.crypto import encrypt
+from notifications.event_catalogue import KNOWN_EVENTS
 from notifications.merge_fields import EntityProvider, RenderInput, provider_for, providers
 from notifications.models import (
     EmailProtocol,
@@ -267,6 +268,10 @@ def template_save(
     event_name = event_name.strip()
     if trigger == Trigger.EVENT and not event_name:
         raise ValidationError({"event_name": _("Name the event that sends this notification.")})
+    if trigger == Trigger.EVENT and event_name not in KNOWN_EVENTS:
+        raise ValidationError(
+            {"event_name": _("%(name)s is not an event the BSS emits.") % {"name": event_name}}
+        )
     if trigger != Trigger.EVENT:
         event_name = ""
     if attachment not in NotificationTemplate.Attachment.values:
