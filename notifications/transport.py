@@ -136,7 +136,7 @@ def _send_smtp(channel: EmailSettings, email: OutgoingEmail, *, xoauth2_token: s
                 "XOAUTH2", lambda challenge=None: _xoauth2(user, token) if challenge is None else ""
             )
         elif channel.smtp_password_encrypted:
-            connection.login(user, decrypt(channel.smtp_password_encrypted))
+            _login(connection, user, decrypt(channel.smtp_password_encrypted))
         return _transmit(connection, email)
     except ssl.SSLCertVerificationError as error:
         raise PermanentSendError(f"TLS certificate of {host} refused: {error}") from error
@@ -147,6 +147,17 @@ def _send_smtp(channel: EmailSettings, email: OutgoingEmail, *, xoauth2_token: s
             connection.quit()
         except (OSError, smtplib.SMTPException):
             connection.close()
+
+
+def _login(connection: smtplib.SMTP, user: str, password: str) -> None:
+    """One mechanism, PLAIN before LOGIN: a refused password is not tried again elsewhere."""
+    advertised = connection.esmtp_features.get("auth", "").upper().split()
+    connection.user, connection.password = user, password
+    for mechanism, method in (("PLAIN", connection.auth_plain), ("LOGIN", connection.auth_login)):
+        if mechanism in advertised:
+            connection.auth(mechanism, method)
+            return
+    connection.login(user, password)
 
 
 def _transmit(connection: smtplib.SMTP, email: OutgoingEmail) -> str:
