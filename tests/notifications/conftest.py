@@ -30,9 +30,10 @@ from cryptography.x509.oid import NameOID
 from notifications import services
 from notifications.models import NotificationTemplate, TemplateText
 from notifications.system import install_system_templates
+from tests.api.conftest import admin_api, api_client_for
 from tests.billing.conftest import currencies, media_root, seller
 
-__all__ = ["currencies", "media_root", "seller"]
+__all__ = ["admin_api", "api_client_for", "currencies", "media_root", "seller"]
 
 SMTP_USER = "bss-mailer"
 SMTP_PASSWORD = "s3cret-Mail-pass"
