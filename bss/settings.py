@@ -178,6 +178,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.retry_held_invoices",
         "schedule": 3600.0,
     },
+    "notifications-send-due": {"task": "notifications.tasks.send_due_messages", "schedule": 60.0},
 }
 
 # --- authentication -----------------------------------------------------------------
@@ -223,6 +224,28 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", "false")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BSS <bss@localhost>")
+
+# --- notifications (email preferences live in the database, see notifications/) -------
+# Key material for the stored email secrets; empty: derived from SECRET_KEY.
+NOTIFICATIONS_ENCRYPTION_KEY = env.str("NOTIFICATIONS_ENCRYPTION_KEY", default="")
+NOTIFICATIONS_SMTP_TIMEOUT = env.int("NOTIFICATIONS_SMTP_TIMEOUT", default=20)
+# Extra CA bundle trusted for the mail server's certificate (a private CA); empty: system CAs.
+NOTIFICATIONS_SMTP_CA_FILE = env.str("NOTIFICATIONS_SMTP_CA_FILE", default="")
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=60)
+NOTIFICATIONS_GOOGLE_AUTH_URL = env.str(
+    "NOTIFICATIONS_GOOGLE_AUTH_URL", default="https://accounts.google.com/o/oauth2/v2/auth"
+)
+NOTIFICATIONS_GOOGLE_TOKEN_URL = env.str(
+    "NOTIFICATIONS_GOOGLE_TOKEN_URL", default="https://oauth2.googleapis.com/token"
+)
+NOTIFICATIONS_MS_LOGIN_URL = env.str(
+    "NOTIFICATIONS_MS_LOGIN_URL", default="https://login.microsoftonline.com"
+)
+NOTIFICATIONS_MS_GRAPH_URL = env.str(
+    "NOTIFICATIONS_MS_GRAPH_URL", default="https://graph.microsoft.com"
+)
+STOREFRONT_URL = env.str("STOREFRONT_URL", default="").rstrip("/")
 
 # --- internationalization -----------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -265,3 +265,16 @@ def json_lines(text: str) -> list[dict[str, Any]]:
             except ValueError:
                 continue
     return lines
+
+
+@pytest.fixture(autouse=True)
+def _outbox_tests_see_only_their_handlers() -> Iterator[None]:
+    """The outbox tests count deliveries to the handlers they subscribe; the handlers the
+    apps subscribe at start-up (notifications) are set aside while they run."""
+    from bss.core import events
+
+    saved = {name: dict(handlers) for name, handlers in events._handlers.items()}
+    events._handlers.clear()
+    yield
+    events._handlers.clear()
+    events._handlers.update(saved)

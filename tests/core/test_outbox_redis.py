@@ -194,4 +194,5 @@ def test_beat_runs_the_settings_schedule_through_the_broker_to_the_worker(
         "billing-render-missing-pdfs": ("billing.tasks.render_missing_pdfs", 900, "seconds"),
         "billing-retry-held-invoices": ("billing.tasks.retry_held_invoices", 3600, "seconds"),
         "worker-heartbeat": ("bss.core.tasks.record_worker_heartbeat", 30, "seconds"),
+        "notifications-send-due": ("notifications.tasks.send_due_messages", 60, "seconds"),
     }

@@ -1,0 +1,105 @@
+"""Who gets a message: roles resolved against the record, plus fixed people and addresses.
+
+A recipient entry is a string: ``role:<name>`` (account manager, primary contact, bill-to
+contacts, the record's contact, the account's email, the acting user), ``user:<id>``,
+``group:<id>`` (every active user of the group) or ``email:<address>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import Model
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+
+ROLES = [
+    ("role:account_manager", _("Account manager")),
+    ("role:primary_contact", _("Primary contact")),
+    ("role:bill_to_contacts", _("Bill-to contacts")),
+    ("role:record_contact", _("The record's contact")),
+    ("role:account_email", _("The account's email")),
+    ("role:acting_user", _("The acting user")),
+]
+ROLE_CODES = {code for code, _label in ROLES}
+KINDS = ("to", "cc", "bcc")
+
+
+@dataclass
+class RecipientContext:
+    account: Model | None
+    contact: Model | None
+    actor: Any
+
+
+def validate_entry(entry: str) -> str:
+    entry = entry.strip()
+    kind, _sep, value = entry.partition(":")
+    if entry in ROLE_CODES:
+        return entry
+    if kind in ("user", "group") and value.isdigit():
+        return entry
+    if kind == "email":
+        try:
+            validate_email(value)
+        except ValidationError as error:
+            raise ValidationError(
+                _t("%(value)s is not a valid email address.") % {"value": value}
+            ) from error
+        return f"email:{value.lower()}"
+    raise ValidationError(_t("Unknown recipient %(entry)s.") % {"entry": entry})
+
+
+def _addresses_of_role(role: str, context: RecipientContext) -> list[str]:
+    account = context.account
+    if role == "role:account_manager":
+        manager = getattr(account, "account_manager", None)
+        return [manager.email] if manager is not None and manager.is_active else []
+    if role == "role:account_email":
+        return [account.email] if account is not None and account.email else []
+    if role == "role:acting_user":
+        actor = context.actor
+        return [actor.email] if getattr(actor, "email", "") else []
+    if role == "role:record_contact":
+        contact = context.contact
+        return [contact.email] if contact is not None and contact.email else []
+    if account is None:
+        return []
+    contacts = account.contacts.exclude(email="")
+    if role == "role:primary_contact":
+        return list(contacts.filter(is_primary=True).values_list("email", flat=True))
+    if role == "role:bill_to_contacts":
+        return list(contacts.filter(is_bill_to=True).order_by("pk").values_list("email", flat=True))
+    return []
+
+
+def resolve(entries: list[str], context: RecipientContext) -> list[str]:
+    """The addresses of the entries, each once, in the order given."""
+    from bss.setup.models import User
+
+    addresses: list[str] = []
+    for entry in entries:
+        kind, _sep, value = entry.partition(":")
+        if kind == "role":
+            found = _addresses_of_role(entry, context)
+        elif kind == "user":
+            found = list(
+                User.objects.filter(pk=value, is_active=True).values_list("email", flat=True)
+            )
+        elif kind == "group":
+            found = list(
+                User.objects.filter(roles__pk=value, is_active=True)
+                .order_by("pk")
+                .values_list("email", flat=True)
+            )
+        elif kind == "email":
+            found = [value]
+        else:
+            found = []
+        for address in found:
+            if address and address.lower() not in {known.lower() for known in addresses}:
+                addresses.append(address)
+    return addresses
