@@ -55,9 +55,8 @@ def test_storing_a_card_keeps_only_brand_and_last_four(
 ) -> None:
     row = AccountPaymentSettings.objects.get(account=card_customer)
     assert (row.card_brand, row.card_last4) == ("visa", "4242")
-    assert row.gateway_customer_id.startswith("cus_") and row.gateway_payment_method_id.startswith(
-        "pm_"
-    )
+    assert row.gateway_customer_id.startswith("cus_")
+    assert row.gateway_payment_method_id.startswith("pm_")
     card_customer.refresh_from_db()
     assert card_customer.payment_days == 0  # the method's payment days became the terms
     logged = " ".join(PaymentTransaction.objects.values_list("message", flat=True))
