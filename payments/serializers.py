@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Account
@@ -21,12 +23,14 @@ from payments.models import (
 )
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleAccountField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> QuerySet[Account]:
         request = self.context.get("request")
         return visible_records(Account.objects.all(), getattr(request, "user", None))
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisiblePaymentField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> QuerySet[Payment]:
         request = self.context.get("request")

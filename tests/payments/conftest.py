@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +32,9 @@ def invoice_for() -> Callable[..., Invoice]:
     """An issued debit invoice of ``amount`` (no tax) for the account."""
 
     def make(account: Any, amount: str, *, on: date = date(2026, 7, 1)) -> Invoice:
-        return issued_invoice(account, charge(account, amount, start=on), on=on)
+        return issued_invoice(
+            account, charge(account, amount, start=on, end=on + timedelta(days=31)), on=on
+        )
 
     return make
 
