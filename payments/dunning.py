@@ -8,9 +8,10 @@ transaction. A missed day is caught up the next day. A paid invoice is no longer
 so its plan stops; if its plan suspended services or blocked ordering, they resume.
 
 The reminder is an ``invoice.reminder`` event (the notifications app turns it into the
-chosen email). Suspending subscriptions is requested with an
-``account.suspension_requested`` event, which the subscriptions app acts on; blocking
-ordering goes through the accounts service.
+chosen email). Suspending suspends the active subscriptions billed to the account
+through the subscriptions service (and emits ``account.suspension_requested``); the
+run remembers which, and only those are resumed on payment. Blocking ordering goes
+through the accounts service and is lifted only if the plan blocked it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from payments.models import (
     NotificationPlan,
     NotificationPlanStep,
 )
+from subscriptions.models import Subscription, SubscriptionStatus
+from subscriptions.services import subscription_resume, subscription_suspend
 
 BLOCKED_NOTE = "ordering blocked"
 
@@ -125,7 +128,19 @@ def _overdue_invoices(today: date) -> Any:
     ).order_by("due_date", "pk")
 
 
-def _suspend(actor: Any, invoice: Invoice, step: NotificationPlanStep) -> str:
+def _suspend(actor: Any, invoice: Invoice, step: NotificationPlanStep) -> list[int]:
+    """Suspend the active subscriptions billed to the account; return their ids."""
+    suspended = []
+    for subscription in Subscription.objects.filter(
+        billing_account_id=invoice.billing_account_id, status=SubscriptionStatus.ACTIVE
+    ).order_by("pk"):
+        subscription_suspend(
+            actor=actor,
+            subscription=subscription,
+            reason=_("Invoice %(number)s is %(days)d days overdue.")
+            % {"number": invoice.number, "days": step.offset_days},
+        )
+        suspended.append(subscription.pk)
     emit_event(
         "account.suspension_requested",
         actor=actor,
@@ -135,9 +150,10 @@ def _suspend(actor: Any, invoice: Invoice, step: NotificationPlanStep) -> str:
             "invoice_id": invoice.pk,
             "number": invoice.number,
             "step_days": step.offset_days,
+            "subscription_ids": suspended,
         },
     )
-    return "subscriptions suspension requested"
+    return suspended
 
 
 def _block_ordering(actor: Any, account: Account) -> str:
@@ -164,13 +180,12 @@ def dunning_run_step(
                 )
         except IntegrityError:
             return None
-        note = ""
         if step.action == DunningAction.SUSPEND_SUBSCRIPTIONS:
-            note = _suspend(actor, locked, step)
+            run.suspended_subscription_ids = _suspend(actor, locked, step)
+            run.action_note = _("%d subscriptions suspended") % len(run.suspended_subscription_ids)
+            run.save(update_fields=["suspended_subscription_ids", "action_note"])
         elif step.action == DunningAction.BLOCK_ORDERING:
-            note = _block_ordering(actor, locked.billing_account)
-        if note:
-            run.action_note = note
+            run.action_note = _block_ordering(actor, locked.billing_account)
             run.save(update_fields=["action_note"])
         emit_event(
             "invoice.reminder",
@@ -240,6 +255,10 @@ def resume_after_payment(*, actor: Any = None, invoice: Invoice) -> list[Dunning
             if still_held.filter(action=run.action).exists():
                 continue
             if run.action == DunningAction.SUSPEND_SUBSCRIPTIONS:
+                for subscription in Subscription.objects.filter(
+                    pk__in=run.suspended_subscription_ids, status=SubscriptionStatus.SUSPENDED
+                ).order_by("pk"):
+                    subscription_resume(actor=actor, subscription=subscription)
                 emit_event(
                     "account.resume_requested",
                     actor=actor,

@@ -175,3 +175,19 @@ class StatementForm(forms.Form):
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             self.add_error("end", _("The end is on or after the start."))
         return data
+
+
+class UpcomingPaymentForm(forms.Form):
+    payment_type = forms.ChoiceField(
+        label=_("Type"),
+        choices=[
+            (value, label)
+            for value, label in PaymentType.choices
+            if value in (PaymentType.CASH, PaymentType.DEPOSIT, PaymentType.CHECK)
+        ],
+    )
+    payment_date = forms.DateField(label=_("Payment date"), widget=DATE_INPUT)
+    amount = forms.DecimalField(
+        label=_("Amount"), max_digits=18, decimal_places=4, min_value=Decimal("0.0001")
+    )
+    reference = forms.CharField(label=_("Reference"), max_length=100, required=False)

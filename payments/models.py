@@ -640,6 +640,12 @@ class DunningRun(models.Model):
     run_on = models.DateField(_("run on"))
     action = models.CharField(_("action"), max_length=30, choices=DunningAction.choices)
     action_note = models.CharField(_("action taken"), max_length=300, blank=True)
+    suspended_subscription_ids = models.JSONField(
+        _("subscriptions suspended"),
+        default=list,
+        blank=True,
+        help_text=_("Resumed when the invoice is paid."),
+    )
     resumed_at = models.DateTimeField(_("services resumed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/allocate/", views.payment_allocate, name="payment_allocate"),
     path("<int:pk>/void/", views.payment_void, name="payment_void"),
     path("<int:pk>/refund/", views.refund_create, name="refund_create"),
+    path("subscriptions/<int:pk>/upcoming/", views.upcoming_payment_create, name="upcoming_create"),
     path("accounts/<int:pk>/statement/", views.account_statement, name="statement"),
     path("accounts/<int:pk>/settings/", views.payment_settings_edit, name="payment_settings"),
     path("accounts/<int:pk>/card/", views.card_attach, name="card_attach"),

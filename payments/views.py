@@ -817,3 +817,46 @@ def plan_step_delete(request: HttpRequest, pk: int) -> HttpResponse:
         _t("Step removed."),
     )
     return redirect(step.plan)
+
+
+@requires("payments", "create")
+def upcoming_payment_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Spec §4.7: a payment for the subscription's next renewal, applied when it is invoiced."""
+    from payments import upcoming
+    from subscriptions.models import Subscription
+
+    subscription = get_visible_or_404(
+        Subscription.objects.select_related("account", "billing_account"),
+        request.user,
+        "view",
+        pk=pk,
+    )
+    form = forms.UpcomingPaymentForm(
+        request.POST or None, initial={"payment_date": timezone.localdate()}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        payment = _run(
+            form,
+            lambda: upcoming.upcoming_payment_record(
+                actor=request.user,
+                subscription=subscription,
+                payment_type=data["payment_type"],
+                amount=data["amount"],
+                payment_date=data["payment_date"],
+                reference=data["reference"],
+            ),
+        )
+        if payment is not None:
+            messages.success(request, _t("Upcoming payment %s is recorded.") % payment)
+            return redirect(payment)
+    return render(
+        request,
+        "payments/form.html",
+        {
+            "form": form,
+            "title": _t("Upcoming payment for the renewal of %(number)s on %(day)s")
+            % {"number": subscription.number, "day": subscription.term_end.isoformat()},
+            "cancel_url": subscription.account.get_absolute_url(),
+        },
+    )
