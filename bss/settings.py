@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "billing",
     "orders",
     "offers",
+    "payments",
     "support",
     "notifications",
 ]
@@ -179,6 +180,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "notifications-send-due": {"task": "notifications.tasks.send_due_messages", "schedule": 60.0},
+    "payments-card-retries": {"task": "payments.tasks.send_due_charge_attempts", "schedule": 900.0},
+    "payments-dunning": {"task": "payments.tasks.run_notification_plans", "schedule": 86400.0},
 }
 
 # --- authentication -----------------------------------------------------------------
@@ -333,3 +336,15 @@ LOGGING = {
 # --- BSS ----------------------------------------------------------------------------
 BSS_ORGANIZATION_NAME = env.str("BSS_ORGANIZATION_NAME", default="Cloudwave Services")
 LIST_PAGE_SIZE = 25
+
+# --- payments -----------------------------------------------------------------------
+# The card gateway speaks Stripe's HTTP API at this address (tests point it at a fake
+# gateway on loopback). Keys empty = card payments are off.
+PAYMENTS_GATEWAY_URL = env.str("PAYMENTS_GATEWAY_URL", default="https://api.stripe.com")
+PAYMENTS_GATEWAY_SECRET_KEY = env.str("PAYMENTS_GATEWAY_SECRET_KEY", default="")
+PAYMENTS_GATEWAY_WEBHOOK_SECRET = env.str("PAYMENTS_GATEWAY_WEBHOOK_SECRET", default="")
+PAYMENTS_GATEWAY_TIMEOUT = env.float("PAYMENTS_GATEWAY_TIMEOUT", default=20.0)
+# Retry plan of a declined card charge: hours after each failure, one entry per retry.
+PAYMENTS_CARD_RETRY_HOURS = env.list("PAYMENTS_CARD_RETRY_HOURS", cast=int, default=[24, 72, 168])
+# A charge whose answer never came is sent again (same idempotency key) after this long.
+PAYMENTS_CARD_RESEND_MINUTES = env.int("PAYMENTS_CARD_RESEND_MINUTES", default=10)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("catalogue/", include("catalogue.urls")),
     path("billing/", include("billing.urls")),
     path("notifications/", include("notifications.urls")),
+    path("payments/", include("payments.urls")),
     path("api/v1/", include("bss.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
