@@ -182,7 +182,7 @@ def default_billing_account(account: Account) -> Account:
     return account.billing_account or account
 
 
-def _check_billing_account(account: Account, billing_account: Account) -> None:
+def check_billing_account(account: Account, billing_account: Account) -> None:
     allowed = {account.pk, account.billing_account_id, account.parent_id} - {None}
     if billing_account.pk not in allowed:
         raise ValidationError(
@@ -238,7 +238,7 @@ def order_create(
 ) -> Order:
     with acting_as(actor):
         billing_account = billing_account or default_billing_account(account)
-        _check_billing_account(account, billing_account)
+        check_billing_account(account, billing_account)
         currency = billing_account.currency
         _check_price_list(price_list, currency)
         status = status or statuses.mandatory(SystemStatus.SUBMITTED)
@@ -286,7 +286,7 @@ def order_update(
                 setattr(order, name, value)
                 changed.append(name)
         if "billing_account" in changed:
-            _check_billing_account(order.account, order.billing_account)
+            check_billing_account(order.account, order.billing_account)
             if order.billing_account.currency != order.currency and order.items.exists():
                 raise ValidationError(
                     {
@@ -336,31 +336,30 @@ def order_delete(*, actor: Any, order: Order) -> None:
 
 
 def quote_item(
-    order: Order, *, product: Product, plan: ProductPlan, quantity: int, on_date: date | None = None
+    record: Any, *, product: Product, plan: ProductPlan, quantity: int, on_date: date
 ) -> PriceQuote:
-    """The resolver's price for the paying account; the order's own price list comes first."""
-    on_date = on_date or order.order_date
-    lists = price_lists_for(order.billing_account, on_date)
-    if order.price_list is not None:
-        lists = [order.price_list, *[pl for pl in lists if pl.pk != order.price_list_id]]
+    """The resolver's price for the paying account of an order or offer; its own list first."""
+    lists = price_lists_for(record.billing_account, on_date)
+    if record.price_list is not None:
+        lists = [record.price_list, *[pl for pl in lists if pl.pk != record.price_list_id]]
     return quote_price(
         product=product,
         plan=plan,
-        currency=order.currency,
+        currency=record.currency,
         quantity=quantity,
         on_date=on_date,
         price_lists=lists,
     )
 
 
-def _check_item_values(
+def check_line_values(
     *,
-    order: Order,
+    order: Any,
     product: Product,
     plan: ProductPlan,
     quantity: int,
     discount_percent: Decimal,
-    parent_item: OrderItem | None,
+    parent_item: Any,
     action: str,
 ) -> None:
     if plan.product_id != product.pk:
@@ -376,18 +375,32 @@ def _check_item_values(
         raise ValidationError({"discount_percent": _("A discount is between 0 and 100 %.")})
     if action not in ItemAction.values:
         raise ValidationError({"action": _("Unknown action %(action)s.") % {"action": action}})
-    if parent_item is not None and parent_item.order_id != order.pk:
-        raise ValidationError({"parent_item": _("The parent item belongs to another order.")})
+    owner_id = f"{order._meta.model_name}_id"
+    if parent_item is not None and getattr(parent_item, owner_id) != order.pk:
+        raise ValidationError(
+            {
+                "parent_item": _("The parent item belongs to another %(record)s.")
+                % {"record": order._meta.verbose_name}
+            }
+        )
 
 
-def _apply_price(
-    item: OrderItem,
+def price_line(
+    item: Any,
     *,
     actor: Any,
-    order: Order,
+    record: Any,
+    on_date: date,
     unit_price: Decimal | None,
 ) -> None:
-    quote = quote_item(order, product=item.product, plan=item.plan, quantity=item.quantity)
+    """Price an order or offer line; a unit price other than the resolver's needs the permission.
+
+    The override is recorded on the line (who, and the list price beside it) and in the
+    audit trail.
+    """
+    quote = quote_item(
+        record, product=item.product, plan=item.plan, quantity=item.quantity, on_date=on_date
+    )
     item.list_unit_price = quote.unit_price
     item.price_list_id = quote.price_list_id
     item.promotion_id = quote.promotion_id
@@ -427,7 +440,7 @@ PRICE_FIELDS = (
 )
 
 
-def _copy_price(item: OrderItem, line: Any) -> None:
+def copy_price(item: Any, line: Any) -> None:
     for name in PRICE_FIELDS:
         setattr(item, name, getattr(line, name))
 
@@ -482,7 +495,7 @@ def order_item_add(
         order = lock_order(order)
         _require_open(order)
         discount_percent = Decimal(discount_percent or 0)
-        _check_item_values(
+        check_line_values(
             order=order,
             product=product,
             plan=plan,
@@ -507,9 +520,11 @@ def order_item_add(
             target_subscription_id=target_subscription_id,
         )
         if priced_like is not None:
-            _copy_price(item, priced_like)
+            copy_price(item, priced_like)
         else:
-            _apply_price(item, actor=actor, order=order, unit_price=unit_price)
+            price_line(
+                item, actor=actor, record=order, on_date=order.order_date, unit_price=unit_price
+            )
         item.save()
         refresh_totals(order)
         return item
@@ -534,7 +549,7 @@ def order_item_update(*, actor: Any, item: OrderItem, **fields: Any) -> OrderIte
         for name, value in fields.items():
             setattr(item, name, value)
         item.discount_percent = Decimal(item.discount_percent or 0)
-        _check_item_values(
+        check_line_values(
             order=order,
             product=item.product,
             plan=item.plan,
@@ -545,7 +560,7 @@ def order_item_update(*, actor: Any, item: OrderItem, **fields: Any) -> OrderIte
         )
         if item.parent_item_id == item.pk:
             raise ValidationError({"parent_item": _("An item cannot be its own parent.")})
-        _apply_price(item, actor=actor, order=order, unit_price=unit_price)
+        price_line(item, actor=actor, record=order, on_date=order.order_date, unit_price=unit_price)
         item.save()
         refresh_totals(order)
         return item

@@ -38,7 +38,7 @@ def ui_locale() -> str:
     return translation.to_locale(translation.get_language() or "en")
 
 
-def _money(field: str) -> Any:
+def money_column(field: str) -> Any:
     def shown(record: Any) -> str:
         return format_money(getattr(record, field), record.currency, ui_locale())
 
@@ -97,12 +97,14 @@ class OrderListView(RecordListView):
         Column("billing_account.name", _("Billing to")),
         Column("order_date", _("Order date"), sort="order_date"),
         Column("status.name", _("Status"), sort="status__position", badge=True),
-        Column("net_total", _("Net"), sort="net_total", value=_money("net_total"), css="text-end"),
+        Column(
+            "net_total", _("Net"), sort="net_total", value=money_column("net_total"), css="text-end"
+        ),
         Column(
             "gross_total",
             _("Total"),
             sort="gross_total",
-            value=_money("gross_total"),
+            value=money_column("gross_total"),
             css="text-end",
         ),
         Column("currency", _("Currency")),
