@@ -12,6 +12,10 @@ class BillingConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from billing import models
+        from billing.subscription_charges import record_change_charges
+        from subscriptions.hooks import register_change_listener
+
+        register_change_listener("billing.charges", record_change_charges)
         from bss.core.registry import (
             MenuEntry,
             SearchProvider,

@@ -125,6 +125,7 @@ class ProductForm(CustomFieldsModelForm):
             "min_quantity",
             "max_quantity",
             "publish_to_storefront",
+            "single_subscription",
             "terms_of_use_url",
             "primary_products",
         ]

@@ -141,6 +141,25 @@ class ProductType(TimeStampedModel):
     offer_cancel_end_of_period = models.BooleanField(
         _("offer cancellation at the end of the billing period"), default=True
     )
+    proration_method = models.CharField(
+        _("proration"),
+        max_length=20,
+        blank=True,
+        choices=[
+            ("", _("Organization default")),
+            ("actual_days", _("Actual days of the period")),
+            ("thirty_day", _("Fixed 30-day months")),
+            ("none", _("No proration (full periods)")),
+        ],
+        default="",
+    )
+    refund_basis = models.CharField(
+        _("refund proration"),
+        max_length=10,
+        choices=[("daily", _("Daily")), ("hourly", _("Hourly"))],
+        default="daily",
+        help_text=_("How a refund inside the cancellation window is prorated."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -221,6 +240,11 @@ class Product(TimeStampedModel):
     )
     publish_to_storefront = models.BooleanField(_("publish to Storefront"), default=False)
     terms_of_use_url = models.URLField(_("terms of use document"), blank=True)
+    single_subscription = models.BooleanField(
+        _("one live subscription per account"),
+        default=False,
+        help_text=_("An account may hold at most one live subscription per billing plan."),
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
     )

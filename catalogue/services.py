@@ -75,6 +75,8 @@ PRODUCT_TYPE_FIELDS = (
     "offer_cancel_immediate",
     "offer_cancel_specific_date",
     "offer_cancel_end_of_period",
+    "proration_method",
+    "refund_basis",
 )
 PRODUCT_FIELDS = (
     "kind",
@@ -88,6 +90,7 @@ PRODUCT_FIELDS = (
     "min_quantity",
     "max_quantity",
     "publish_to_storefront",
+    "single_subscription",
     "terms_of_use_url",
     "custom_data",
 )

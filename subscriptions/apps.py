@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
     verbose_name = _("Subscriptions")
+
+    def ready(self) -> None:
+        from accounts import registry
+        from subscriptions import selectors
+
+        registry.register_figure_provider("monthly_run_rate", selectors.monthly_run_rate)
+        registry.register_figure_provider("annual_subscriptions", selectors.annual_run_rate)
