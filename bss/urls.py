@@ -15,6 +15,8 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("notifications/", include("notifications.urls")),
     path("payments/", include("payments.urls")),
+    path("orders/", include("orders.urls")),
+    path("offers/", include("offers.urls")),
     path("api/v1/", include("bss.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -29,6 +29,8 @@ def restore_migration_data() -> None:
         pk=1, defaults={"legal_name": settings.BSS_ORGANIZATION_NAME}
     )
     import_module("billing.migrations.0002_default_series").create_default_series(apps, None)
+    import_module("orders.migrations.0002_mandatory_statuses").create_mandatory_statuses(apps, None)
+    import_module("offers.migrations.0002_default_statuses").create_default_statuses(apps, None)
 
 
 def _database_fixture(request: pytest.FixtureRequest) -> str | None:
