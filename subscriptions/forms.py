@@ -110,8 +110,8 @@ class ChangeQuantityForm(OperationForm):
         self.offer_schedule = False
 
     def show_error(self, error: ValidationError) -> None:
-        super().show_error(error)
         new = self.cleaned_data.get("new_quantity")
+        super().show_error(error)
         refused_decrease = (
             hasattr(error, "error_dict")
             and "new_quantity" in error.error_dict
@@ -188,7 +188,9 @@ class CancelForm(OperationForm):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    refund = forms.ChoiceField(label=_("Refund"), widget=forms.RadioSelect, initial="policy")
+    refund = forms.ChoiceField(
+        label=_("Refund"), widget=forms.RadioSelect, initial="policy", required=False
+    )
     custom_refund = forms.DecimalField(
         label=_("Custom refund"), required=False, min_value=Decimal(0), decimal_places=4
     )
@@ -229,6 +231,9 @@ class CancelForm(OperationForm):
     @property
     def refund_rows(self) -> list[forms.BoundField]:
         return self._rows("custom_refund", "reason")
+
+    def clean_refund(self) -> str:
+        return self.cleaned_data.get("refund") or RefundChoice.POLICY
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from accounts.models import Account
@@ -29,9 +30,18 @@ OPERATOR_RIGHTS = (
 )
 
 
-def days_ago(days: int, hour: int = 9) -> datetime:
-    moment = timezone.localtime() - timedelta(days=days)
-    return moment.replace(hour=hour, minute=0, second=0, microsecond=0)
+def at(*parts: int) -> datetime:
+    return timezone.make_aware(datetime(*parts))
+
+
+# Every page test runs on 10 March 2026 at 10:00 unless it moves the clock itself.
+NOW = (2026, 3, 10, 10)
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    with time_machine.travel(at(*NOW), tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture
@@ -45,24 +55,30 @@ def seats_plan(make_plan: Callable[..., ProductPlan]) -> ProductPlan:
 
 @pytest.fixture
 def live_subscription(
-    customer: Account, seats_plan: ProductPlan, subscribe: Callable[..., Subscription]
+    clock: Any, customer: Account, seats_plan: ProductPlan, subscribe: Callable[..., Subscription]
 ) -> Subscription:
-    """10 seats bought today: charged to the period end, inside the cancellation window."""
-    return subscribe(customer, seats_plan, 10, timezone.localdate(), friendly_name="Office seats")
+    """10 seats bought now, 10 March: [10 Mar, 1 Apr) charged 10 x 12.00 x 22/31 = 85.16."""
+    return subscribe(
+        customer, seats_plan, 10, today(), friendly_name="Office seats", effective_at=at(*NOW)
+    )
 
 
 @pytest.fixture
 def old_subscription(
-    customer: Account, seats_plan: ProductPlan, subscribe: Callable[..., Subscription]
+    clock: Any, customer: Account, seats_plan: ProductPlan, subscribe: Callable[..., Subscription]
 ) -> Subscription:
-    """10 seats bought 10 days ago: the 7-day cancellation window has passed."""
-    moment = days_ago(10)
+    """10 seats bought on 2 March at 9:00: the 7-day cancellation window has passed."""
+    moment = at(2026, 3, 2, 9)
     return subscribe(customer, seats_plan, 10, moment.date(), effective_at=moment)
 
 
 @pytest.fixture
-def operator(make_user: Callable[..., Any]) -> Any:
-    return make_user(*OPERATOR_RIGHTS)
+def operator(make_user: Callable[..., Any], customer: Account) -> Any:
+    """A subscription clerk without the backdate and custom refund rights, owning the customer."""
+    user = make_user(*OPERATOR_RIGHTS)
+    customer.owner = user
+    customer.save(update_fields=["owner"])
+    return user
 
 
 def upgrade_plan(
