@@ -14,7 +14,10 @@ from accounts.models import Account
 from catalogue import services as catalogue_services
 from catalogue.models import ProductPlan
 from subscriptions.models import Subscription
+from tests.api.conftest import admin_api, api_client_for
 from tests.billing.factories import ProductFactory, ProductTypeFactory
+
+__all__ = ["admin_api", "api_client_for"]
 
 OPERATOR_RIGHTS = (
     "subscriptions.view",
