@@ -16,6 +16,9 @@ class BillingConfig(AppConfig):
         from subscriptions.hooks import register_change_listener
 
         register_change_listener("billing.charges", record_change_charges)
+        from billing import subscription_panels
+
+        subscription_panels.register()
         from bss.core.registry import (
             MenuEntry,
             SearchProvider,

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("billing.api_urls")),
     path("", include("notifications.api_urls")),
     path("", include("payments.api_urls")),
+    path("", include("subscriptions.api_urls")),
     # Last: any other address under /api/v1/ answers 404 in the API's JSON error shape.
     re_path(r"^.*$", UnknownEndpointView.as_view(), name="unknown"),
 ]

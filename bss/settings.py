@@ -307,6 +307,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several components share these choice sets; each gets one name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "SubscriptionStatusEnum": "subscriptions.models.SubscriptionStatus",
+    },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 

@@ -12,3 +12,6 @@ class SubscriptionsConfig(AppConfig):
 
         registry.register_figure_provider("monthly_run_rate", selectors.monthly_run_rate)
         registry.register_figure_provider("annual_subscriptions", selectors.annual_run_rate)
+        from subscriptions import wiring
+
+        wiring.register()

@@ -1,0 +1,1 @@
+"""Pages of the Subscriptions module: the list and page, the dialogs, setup and tabs."""
