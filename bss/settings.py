@@ -173,6 +173,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 BILLING_RUN_CHUNK_SIZE = env.int("BILLING_RUN_CHUNK_SIZE", default=200)
 BILLING_RUN_BULK = env.bool("BILLING_RUN_BULK", default=True)
 BILLING_RUN_STALE_SECONDS = env.int("BILLING_RUN_STALE_SECONDS", default=900)
+BILLING_RENDER_PDF_ON_ISSUE = env.bool("BILLING_RENDER_PDF_ON_ISSUE", default=True)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "bss.core.tasks.sweep_outbox", "schedule": 60.0},
     "worker-heartbeat": {"task": "bss.core.tasks.record_worker_heartbeat", "schedule": 30.0},

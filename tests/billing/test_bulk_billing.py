@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.django_db, requires_postgres]
 def no_pdf_rendering(settings: Any) -> None:
     settings.BILLING_RENDER_PDF_ON_ISSUE = False
 
+
 SUBSCRIPTION_FIELDS = (
     "status",
     "quantity",
