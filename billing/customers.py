@@ -9,8 +9,9 @@ module is the only one to adapt.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from accounts.models import Account
+from accounts.models import Account, Address
 from accounts.selectors import BillingProfile, billing_profile
 from bss.setup.organization.selectors import organization
 
@@ -44,9 +45,12 @@ class CustomerSnapshot:
     language: str
 
 
-def _billing_address_lines(account: Account) -> tuple[str, str, str]:
+def first_billing_address(account: Account) -> Address | None:
+    return account.addresses.filter(kind="billing").first()
+
+
+def _billing_address_lines(account: Account, address: Address | None) -> tuple[str, str, str]:
     """(address text, country, state) of the account's billing address, if it has one."""
-    address = account.addresses.filter(kind="billing").first()
     if address is None:
         return "", "", ""
     locality = " ".join(part for part in (address.postal_code, address.city) if part)
@@ -62,10 +66,19 @@ def _billing_address_lines(account: Account) -> tuple[str, str, str]:
     return text, address.country_code, address.country_area
 
 
-def customer_snapshot(account: Account) -> CustomerSnapshot:
-    """Who the invoice is addressed to, as it must stay once issued."""
+_LOOK_UP = object()
+
+
+def customer_snapshot(account: Account, *, billing_address: Any = _LOOK_UP) -> CustomerSnapshot:
+    """Who the invoice is addressed to, as it must stay once issued.
+
+    The bulk billing path passes the billing address it loaded for many accounts at once
+    (``first_billing_address`` decides which one counts); None means the account has none.
+    """
     profile = profile_for(account)
-    address, address_country, address_state = _billing_address_lines(account)
+    if billing_address is _LOOK_UP:
+        billing_address = first_billing_address(account)
+    address, address_country, address_state = _billing_address_lines(account, billing_address)
     return CustomerSnapshot(
         number=account.number,
         name=account.name,

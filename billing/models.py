@@ -688,3 +688,142 @@ class Charge(models.Model):
     @property
     def net(self) -> Decimal:
         return self.amount - self.discount
+
+
+# --------------------------------------------------------------------------- billing runs
+
+
+class BillingRunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    FINISHED = "finished", _("Finished")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Canceled")
+
+
+ACTIVE_RUN_STATUSES = (BillingRunStatus.QUEUED, BillingRunStatus.RUNNING)
+
+
+class BillingRun(TimeStampedModel):
+    """One billing run for a run date: which accounts it billed and what came out.
+
+    The work is split into chunks of accounts (``BillingRunAccount.chunk``) that workers
+    share. Correctness never depends on this row: each account is billed under its own
+    row lock, charges are keyed and only uninvoiced charges are invoiced, so a second
+    run of the same date, a retried chunk or a run restarted after a crash finds
+    nothing left to do where the first one finished.
+    """
+
+    Status = BillingRunStatus
+
+    run_date = models.DateField(_("run date"))
+    is_dry_run = models.BooleanField(_("dry run"), default=False)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    chunk_size = models.PositiveIntegerField(_("accounts per chunk"), default=200)
+    chunks_total = models.PositiveIntegerField(_("chunks"), default=0)
+    accounts_total = models.PositiveIntegerField(_("accounts"), default=0)
+    accounts_done = models.PositiveIntegerField(_("accounts done"), default=0)
+    accounts_failed = models.PositiveIntegerField(_("accounts failed"), default=0)
+    invoices_count = models.PositiveIntegerField(_("invoices"), default=0)
+    credit_invoices_count = models.PositiveIntegerField(_("credit invoices"), default=0)
+    errors_count = models.PositiveIntegerField(_("errors"), default=0)
+    amounts = models.JSONField(
+        _("amount per currency"),
+        default=dict,
+        blank=True,
+        help_text=_("Debit minus credit invoice totals, per currency, as decimal strings."),
+    )
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("billing run")
+        verbose_name_plural = _("billing runs")
+        indexes = [models.Index(fields=["run_date", "status"], name="billing_run_date_status")]
+        constraints = [
+            choices_constraint("status", BillingRunStatus, "billing_billingrun_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        label = _("Dry run") if self.is_dry_run else _("Billing run")
+        return f"{label} {self.run_date:%Y-%m-%d} #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:run_detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_RUN_STATUSES
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.accounts_total:
+            return 100 if not self.is_active else 0
+        return int(100 * (self.accounts_done + self.accounts_failed) / self.accounts_total)
+
+
+class BillingRunAccountStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class BillingRunAccount(models.Model):
+    """One billing account of a run: its chunk, the outcome and, if it failed, why."""
+
+    Status = BillingRunAccountStatus
+
+    run = models.ForeignKey(
+        BillingRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="accounts"
+    )
+    account = models.ForeignKey(
+        "accounts.Account",
+        verbose_name=_("billing account"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    chunk = models.PositiveIntegerField(_("chunk"))
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.PENDING,
+    )
+    charges_count = models.PositiveIntegerField(_("charges"), default=0)
+    invoice_ids = models.JSONField(_("invoices"), default=list, blank=True)
+    invoices_count = models.PositiveIntegerField(_("invoices"), default=0)
+    credit_invoices_count = models.PositiveIntegerField(_("credit invoices"), default=0)
+    amounts = models.JSONField(_("amount per currency"), default=dict, blank=True)
+    held = models.TextField(_("held invoices"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "chunk", "account_id"]
+        verbose_name = _("billing run account")
+        verbose_name_plural = _("billing run accounts")
+        indexes = [
+            models.Index(fields=["run", "chunk", "status"], name="billing_runacct_chunk"),
+            models.Index(fields=["run", "status"], name="billing_runacct_status"),
+        ]
+        constraints = [
+            choices_constraint(
+                "status", BillingRunAccountStatus, "billing_billingrunaccount_status_valid"
+            ),
+            models.UniqueConstraint(fields=["run", "account"], name="billing_runaccount_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.account_id}: {self.get_status_display()}"

@@ -65,3 +65,31 @@ def retry_held_invoices() -> int:
             continue
         issued += 1
     return issued
+
+
+@shared_task(acks_late=True, time_limit=600)
+def billing_run_execute(run_id: int) -> str:
+    """Start a queued billing run: find the accounts due and queue their chunks."""
+    from billing import runs
+
+    return runs.billing_run_execute(run_id)
+
+
+@shared_task(acks_late=True, time_limit=3600)
+def billing_run_chunk(run_id: int, chunk: int) -> int:
+    """Bill one chunk of a run's accounts; redelivery skips the accounts already done."""
+    from billing import runs
+
+    return runs.billing_run_chunk(run_id, chunk)
+
+
+@shared_task(acks_late=True, time_limit=600)
+def start_daily_billing_run() -> str:
+    """Beat: today's billing run (skipped while one for today is still running)."""
+    from billing import runs
+
+    today = timezone.localdate()
+    if runs.active_run(today) is not None:
+        return "already running"
+    run = runs.billing_run_start(actor=None, run_date=today)
+    return f"run {run.pk}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -169,6 +170,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="UTC")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Billing runs: accounts per chunk task, the bulk path, when a silent run counts as dead.
+BILLING_RUN_CHUNK_SIZE = env.int("BILLING_RUN_CHUNK_SIZE", default=200)
+BILLING_RUN_BULK = env.bool("BILLING_RUN_BULK", default=True)
+BILLING_RUN_STALE_SECONDS = env.int("BILLING_RUN_STALE_SECONDS", default=900)
+BILLING_RENDER_PDF_ON_ISSUE = env.bool("BILLING_RENDER_PDF_ON_ISSUE", default=True)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "bss.core.tasks.sweep_outbox", "schedule": 60.0},
     "worker-heartbeat": {"task": "bss.core.tasks.record_worker_heartbeat", "schedule": 30.0},
@@ -182,6 +188,13 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-send-due": {"task": "notifications.tasks.send_due_messages", "schedule": 60.0},
     "payments-card-retries": {"task": "payments.tasks.send_due_charge_attempts", "schedule": 900.0},
     "payments-dunning": {"task": "payments.tasks.run_notification_plans", "schedule": 86400.0},
+    "billing-daily-run": {
+        "task": "billing.tasks.start_daily_billing_run",
+        "schedule": crontab(
+            hour=env.int("BILLING_RUN_HOUR", default=2),
+            minute=env.int("BILLING_RUN_MINUTE", default=0),
+        ),
+    },
 }
 
 # --- authentication -----------------------------------------------------------------

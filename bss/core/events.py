@@ -55,6 +55,23 @@ def handlers_for(event_name: str) -> dict[str, EventHandler]:
     return {**_handlers.get(event_name, {}), **_handlers.get(ALL_EVENTS, {})}
 
 
+def event_row(
+    name: str,
+    *,
+    actor: Any = None,
+    aggregate: Model | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Event:
+    """An unsaved event row, as ``emit_event`` writes it and ``emit_events`` takes it."""
+    return Event(
+        name=name,
+        payload=payload or {},
+        aggregate_type=aggregate._meta.label_lower if aggregate is not None else "",
+        aggregate_id=str(aggregate.pk) if aggregate is not None else "",
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
 def emit_event(
     name: str,
     *,
@@ -66,15 +83,25 @@ def emit_event(
 
     A rolled-back transaction takes the event with it and dispatches nothing.
     """
-    event = Event.objects.create(
-        name=name,
-        payload=payload or {},
-        aggregate_type=aggregate._meta.label_lower if aggregate is not None else "",
-        aggregate_id=str(aggregate.pk) if aggregate is not None else "",
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-    )
+    event = event_row(name, actor=actor, aggregate=aggregate, payload=payload)
+    event.save()
     transaction.on_commit(partial(enqueue_dispatch, event.pk))
     return event
+
+
+def emit_events(events: list[Event]) -> list[Event]:
+    """Record many unsaved ``Event`` rows at once (bulk writers such as the billing run).
+
+    Same outbox contract as ``emit_event``: the rows are written in the caller's
+    transaction and, after commit, one task message dispatches the whole batch.
+    """
+    if not events:
+        return []
+    created = Event.objects.bulk_create(events, batch_size=2000)
+    event_ids = [event.pk for event in created]
+
+    transaction.on_commit(partial(enqueue_batch_dispatch, event_ids))
+    return created
 
 
 def enqueue_dispatch(event_id: int) -> None:
@@ -87,6 +114,17 @@ def enqueue_dispatch(event_id: int) -> None:
         # would not undo anything, and the sweep dispatches the row once the broker is back.
         logger.warning(
             "outbox: event %s not queued (%s); the sweep will dispatch it", event_id, error
+        )
+
+
+def enqueue_batch_dispatch(event_ids: list[int]) -> None:
+    from bss.core.tasks import dispatch_events
+
+    try:
+        dispatch_events.delay(event_ids)
+    except Exception as error:
+        logger.warning(
+            "outbox: %s events not queued (%s); the sweep will dispatch them", len(event_ids), error
         )
 
 
