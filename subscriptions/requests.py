@@ -37,6 +37,7 @@ from subscriptions.models import (
     CustomerRequest,
     CustomerRequestKind,
     CustomerRequestStatus,
+    FutureRequestType,
     Subscription,
     SubscriptionStatus,
 )
@@ -348,4 +349,44 @@ def customer_request_revoke(*, actor: Any, request: CustomerRequest) -> Customer
 def pending_requests() -> Any:
     return CustomerRequest.objects.filter(status=CustomerRequestStatus.PENDING).select_related(
         "subscription__account", "subscription__product", "target_product", "requested_by"
+    )
+
+
+# ------------------------------------------------------------------- quantity requests
+
+
+def quantity_change_or_schedule(
+    *,
+    actor: Any,
+    subscription: Subscription,
+    new_quantity: int,
+    effective_at: datetime | None = None,
+    source: str = ChangeSource.BSS,
+    via_storefront: bool = False,
+) -> Any:
+    """Change the quantity now, or schedule a decrease for the renewal (spec 4.3, S11).
+
+    Inside the product type's cancellation window (or without one) the change is made
+    at once and billed pro rata; a decrease after the window becomes a pending quantity
+    Future Request applied by the renewal. Returns the change row or the future request.
+    """
+    at = effective_at or timezone.now()
+    if (
+        isinstance(new_quantity, int)
+        and new_quantity < subscription.quantity
+        and not services._window_open(subscription, at)
+    ):
+        return services.future_request_create(
+            actor=actor,
+            subscription=subscription,
+            request_type=FutureRequestType.QUANTITY,
+            renewal_value=str(new_quantity),
+            via_storefront=via_storefront,
+        )
+    return services.subscription_change_quantity(
+        actor=actor,
+        subscription=subscription,
+        new_quantity=new_quantity,
+        effective_at=at,
+        source=source,
     )
