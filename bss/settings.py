@@ -178,6 +178,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.retry_held_invoices",
         "schedule": 3600.0,
     },
+    "subscriptions-expire-trials": {
+        "task": "subscriptions.lifecycle_tasks.expire_trials",
+        "schedule": 3600.0,
+    },
+    "subscriptions-trial-notices": {
+        "task": "subscriptions.lifecycle_tasks.send_trial_notices",
+        "schedule": 3600.0,
+    },
 }
 
 # --- authentication -----------------------------------------------------------------
