@@ -194,6 +194,13 @@ CELERY_BEAT_SCHEDULE = {
             hour=env.int("BILLING_RUN_HOUR", default=2),
             minute=env.int("BILLING_RUN_MINUTE", default=0),
         ),
+    "subscriptions-expire-trials": {
+        "task": "subscriptions.lifecycle_tasks.expire_trials",
+        "schedule": 3600.0,
+    },
+    "subscriptions-trial-notices": {
+        "task": "subscriptions.lifecycle_tasks.send_trial_notices",
+        "schedule": 3600.0,
     },
 }
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("offers/", include("offers.urls")),
     path("subscriptions/", include("subscriptions.urls")),
+    path("subscriptions/", include("subscriptions.urls_lifecycle")),
     path("api/v1/", include("bss.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

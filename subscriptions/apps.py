@@ -15,3 +15,6 @@ class SubscriptionsConfig(AppConfig):
         from subscriptions import wiring
 
         wiring.register()
+        from subscriptions import lifecycle_registry
+
+        lifecycle_registry.register()

@@ -784,3 +784,34 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} {self.quantity} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+# ------------------------------------------------------------------------- trial notices
+
+
+class TrialNotice(models.Model):
+    """A trial-ending notice that went out: one per trial end and number of days before."""
+
+    subscription = models.ForeignKey(
+        Subscription,
+        verbose_name=_("subscription"),
+        on_delete=models.CASCADE,
+        related_name="trial_notices",
+    )
+    days_before = models.PositiveSmallIntegerField(_("days before the end"))
+    trial_end = models.DateField(_("trial end"))
+    sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["subscription", "-days_before"]
+        verbose_name = _("trial notice")
+        verbose_name_plural = _("trial notices")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "trial_end", "days_before"],
+                name="subscriptions_trial_notice_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}: {self.days_before} days before {self.trial_end}"

@@ -507,11 +507,11 @@ def subscription_change_quantity(
                     % {"quantity": new_quantity}
                 }
             )
-        _require_billable_change(subscription, what=_("quantity change"))
         if subscription.bundle_id is not None:
             raise ValidationError(
                 {"new_quantity": _("Change the quantity of the bundle, not of its component.")}
             )
+        _require_billable_change(subscription, what=_("quantity change"))
         day = _local_date(at)
         _in_current_period(subscription, day)
         if new_quantity < subscription.quantity and not _window_open(subscription, at):
@@ -1555,6 +1555,10 @@ def advance_one(
     requests applied), expires it (auto-renew off, or a trial) or completes a scheduled
     cancellation. The caller saves the subscription; the change rows are written here.
     """
+    if subscription.bundle_id is not None:
+        from subscriptions.bundles import follow_bundle
+
+        return follow_bundle(subscription, actor=actor, source=source)
     end = subscription.current_period_end
     at = timezone.make_aware(datetime.combine(end, datetime.min.time()))
     status = subscription.status

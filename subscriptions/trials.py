@@ -1,0 +1,457 @@
+"""Trials (spec 4.4): free for a while, extended on request, upgraded to paid by a person.
+
+A trial is a subscription in status *trial* whose only period is ``[start, trial_end)``;
+``trial_end`` is exclusive, so its last day is the day before. Nothing is charged while
+it runs. Upgrading it to paid ("never automatic") keeps the subscription row, sets the
+chosen quantity and starts the first paid period on the conversion day, aligned to the
+account's billing day exactly as a new subscription would be; the ``TRIAL_CONVERTED``
+change row makes billing charge that first period. A trial nobody upgrades expires at
+its end (the daily job, or the billing run that rolls its period).
+
+Trial-ending events go out 7, 3 and 1 days before the end (``trial_notice_days``), never
+in the first half of the trial, and each at most once per trial end: a ``TrialNotice``
+row with a unique key is written in the same transaction as the event.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Account
+from accounts.selectors import can_order, quote_for_account
+from bss.core.audit import acting_as
+from bss.core.events import emit_event
+from bss.core.money import quantize_unit_price
+from catalogue.models import Product, ProductPlan
+from subscriptions import services
+from subscriptions.models import (
+    ChangeKind,
+    ChangeSource,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionStatus,
+    TrialNotice,
+)
+from subscriptions.periods import first_period, term_end_for
+
+# ----------------------------------------------------------------------------- creation
+
+
+def trial_create(
+    *,
+    actor: Any,
+    account: Account,
+    product: Product,
+    plan: ProductPlan,
+    quantity: int,
+    start_date: date,
+    friendly_name: str = "",
+    effective_at: datetime | None = None,
+    source: str = ChangeSource.BSS,
+) -> Subscription:
+    """Start a free trial of ``plan`` within the plan's trial rules."""
+    if not plan.trial_enabled:
+        raise ValidationError(
+            {
+                "plan": _("%(product)s has no trial on the %(plan)s plan.")
+                % {"product": product.name, "plan": plan}
+            }
+        )
+    if plan.trial_max_quantity and quantity > plan.trial_max_quantity:
+        raise ValidationError(
+            {
+                "quantity": _("A trial of %(product)s allows at most %(max)d units.")
+                % {"product": product.name, "max": plan.trial_max_quantity}
+            }
+        )
+    with transaction.atomic():
+        # Serialize trials of one account so "once per account" holds under concurrency.
+        Account.objects.select_for_update().filter(pk=account.pk).first()
+        if (
+            plan.trial_once_per_account
+            and Subscription.objects.filter(
+                account=account, product=product, trial_end__isnull=False
+            ).exists()
+        ):
+            raise ValidationError(
+                {
+                    "product": _("%(account)s already had a trial of %(product)s.")
+                    % {"account": account.name, "product": product.name}
+                }
+            )
+        return services.subscription_create(
+            actor=actor,
+            account=account,
+            product=product,
+            plan=plan,
+            quantity=quantity,
+            start_date=start_date,
+            friendly_name=friendly_name,
+            trial=True,
+            effective_at=effective_at,
+            source=source,
+        )
+
+
+def _lock_trial(subscription: Subscription) -> Subscription:
+    locked = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("product__product_type", "plan", "account", "promotion")
+        .get(pk=subscription.pk)
+    )
+    if locked.status != SubscriptionStatus.TRIAL:
+        raise ValidationError(
+            {
+                "status": _("%(number)s is not a trial; it is %(status)s.")
+                % {"number": locked.number, "status": locked.get_status_display()}
+            }
+        )
+    return locked
+
+
+def _actor_or_none(actor: Any) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def days_remaining(subscription: Subscription, today: date | None = None) -> int:
+    """Days of the trial left, today included (0 once it has ended)."""
+    if subscription.trial_end is None:
+        return 0
+    today = today or timezone.localdate()
+    return max(0, (subscription.trial_end - today).days)
+
+
+# ------------------------------------------------------------------------------ extend
+
+
+def trial_extend(
+    *,
+    actor: Any,
+    subscription: Subscription,
+    new_end: date,
+    effective_at: datetime | None = None,
+    source: str = ChangeSource.BSS,
+) -> SubscriptionChange:
+    """Move the (exclusive) trial end later; the trial keeps running for free."""
+    at = effective_at or timezone.now()
+    today = timezone.localdate(at)
+    with transaction.atomic(), acting_as(actor):
+        subscription = _lock_trial(subscription)
+        old_end = subscription.trial_end
+        if old_end is None or new_end <= old_end:
+            raise ValidationError(
+                {"new_end": _("The new trial end must be after %(end)s.") % {"end": old_end}}
+            )
+        if new_end <= today:
+            raise ValidationError({"new_end": _("The new trial end must be after today.")})
+        subscription.trial_end = new_end
+        subscription.current_period_end = new_end
+        subscription.term_end = new_end
+        subscription.save(
+            update_fields=["trial_end", "current_period_end", "term_end", "updated_at"]
+        )
+        change = SubscriptionChange.objects.create(
+            subscription=subscription,
+            kind=ChangeKind.TRIAL_EXTENDED,
+            source=source,
+            effective_at=at,
+            effective_date=today,
+            old_quantity=subscription.quantity,
+            new_quantity=subscription.quantity,
+            old_status=subscription.status,
+            new_status=subscription.status,
+            actor=_actor_or_none(actor),
+            details={"old_end": old_end.isoformat(), "new_end": new_end.isoformat()},
+        )
+        emit_event(
+            "subscription.trial_extended",
+            actor=actor,
+            aggregate=subscription,
+            payload=_payload(subscription, old_end=old_end.isoformat()),
+        )
+    return change
+
+
+# ----------------------------------------------------------------------------- convert
+
+
+def trial_upgrade_to_paid(
+    *,
+    actor: Any,
+    subscription: Subscription,
+    quantity: int,
+    friendly_name: str | None = None,
+    effective_at: datetime | None = None,
+    source: str = ChangeSource.BSS,
+) -> SubscriptionChange:
+    """Start paying: the first paid period begins on the conversion day (spec 4.4).
+
+    Possible on any day of the trial up to its last one; never done by the system.
+    """
+    at = effective_at or timezone.now()
+    day = timezone.localdate(at) if timezone.is_aware(at) else at.date()
+    with transaction.atomic(), acting_as(actor):
+        subscription = _lock_trial(subscription)
+        account = subscription.account
+        plan = subscription.plan
+        product = subscription.product
+        if subscription.trial_end is not None and day >= subscription.trial_end:
+            raise ValidationError(
+                {
+                    "status": _("The trial ended on %(day)s; it can no longer be upgraded.")
+                    % {"day": subscription.trial_end - timedelta(days=1)}
+                }
+            )
+        if day < subscription.start_date:
+            raise ValidationError({"effective_at": _("The trial has not started on that day.")})
+        if not can_order(account):
+            raise ValidationError(
+                {
+                    "account": _("%(account)s may not order: it is inactive or ordering is off.")
+                    % {"account": account.name}
+                }
+            )
+        services._check_quantity(product, quantity)
+        if subscription.parent_id is not None:
+            parent = subscription.parent
+            anchor, aligned = parent.anchor_day, True
+            coterm = (
+                parent.current_period_end
+                if parent.cycle_months == subscription.cycle_months
+                else None
+            )
+        else:
+            anchor, aligned = services._anchor_and_alignment(account, plan, day)
+            coterm = None
+        period = first_period(
+            start=day,
+            cycle_months=subscription.cycle_months,
+            anchor_day=anchor,
+            aligned=aligned,
+            coterm_end=coterm,
+        )
+        term_end = term_end_for(period, subscription.term_months, anchor)
+        quote = quote_for_account(
+            account, product=product, plan=plan, quantity=quantity, on_date=day
+        )
+        old_quantity = subscription.quantity
+        subscription.quantity = quantity
+        subscription.unit_price = quantize_unit_price(quote.unit_price)
+        subscription.final_unit_price = services._final_unit_price(
+            subscription.effective_unit_price, subscription.discount_percent
+        )
+        if friendly_name is not None:
+            subscription.friendly_name = friendly_name.strip()[:200]
+        subscription.status = SubscriptionStatus.ACTIVE
+        subscription.anchor_day = anchor
+        subscription.is_aligned = aligned and period.is_partial
+        subscription.cycle_number = 1
+        subscription.current_period_start = period.start
+        subscription.current_period_end = period.end
+        subscription.term_start = day
+        subscription.term_started_at = at
+        subscription.term_end = term_end
+        subscription.price_protected_until = term_end if plan.is_price_protected else None
+        subscription.save()
+        change = SubscriptionChange.objects.create(
+            subscription=subscription,
+            kind=ChangeKind.TRIAL_CONVERTED,
+            source=source,
+            effective_at=at,
+            effective_date=day,
+            old_quantity=old_quantity,
+            new_quantity=quantity,
+            new_unit_price=subscription.effective_unit_price,
+            old_status=SubscriptionStatus.TRIAL,
+            new_status=SubscriptionStatus.ACTIVE,
+            period_start=period.start,
+            period_end=period.end,
+            actor=_actor_or_none(actor),
+        )
+        services._changes_done([change])
+        emit_event(
+            "subscription.trial_converted",
+            actor=actor,
+            aggregate=subscription,
+            payload=_payload(subscription, effective_date=day.isoformat()),
+        )
+    return change
+
+
+# ------------------------------------------------------------------------------ expiry
+
+
+def trial_expire(
+    *, actor: Any, subscription: Subscription, today: date | None = None
+) -> SubscriptionChange | None:
+    """End a trial nobody upgraded; None when it was upgraded, ended or still running."""
+    today = today or timezone.localdate()
+    with transaction.atomic(), acting_as(actor):
+        locked = (
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("product", "account")
+            .get(pk=subscription.pk)
+        )
+        if (
+            locked.status != SubscriptionStatus.TRIAL
+            or locked.trial_end is None
+            or locked.trial_end > today
+        ):
+            return None
+        services._check_transition(locked, SubscriptionStatus.EXPIRED)
+        locked.status = SubscriptionStatus.EXPIRED
+        locked.ended_on = locked.trial_end
+        locked.end_reason = _("Trial ended without an upgrade")
+        locked.save(update_fields=["status", "ended_on", "end_reason", "updated_at"])
+        at = timezone.make_aware(datetime.combine(locked.trial_end, datetime.min.time()))
+        change = SubscriptionChange.objects.create(
+            subscription=locked,
+            kind=ChangeKind.EXPIRED,
+            source=ChangeSource.SYSTEM,
+            effective_at=at,
+            effective_date=locked.trial_end,
+            old_quantity=locked.quantity,
+            new_quantity=locked.quantity,
+            old_status=SubscriptionStatus.TRIAL,
+            new_status=SubscriptionStatus.EXPIRED,
+            note=_("Trial ended"),
+            actor=_actor_or_none(actor),
+        )
+        emit_event(
+            "subscription.expired",
+            actor=actor,
+            aggregate=locked,
+            payload=_payload(locked, trial=True),
+        )
+    return change
+
+
+def expire_ended_trials(today: date | None = None) -> int:
+    """Expire every trial whose end has come; safe to run twice (each one is re-checked)."""
+    today = today or timezone.localdate()
+    expired = 0
+    ids = list(
+        Subscription.objects.filter(
+            status=SubscriptionStatus.TRIAL, trial_end__lte=today
+        ).values_list("pk", flat=True)
+    )
+    for subscription_id in ids:
+        if trial_expire(actor=None, subscription=Subscription(pk=subscription_id), today=today):
+            expired += 1
+    return expired
+
+
+# ------------------------------------------------------------------------------ notices
+
+
+def notice_days() -> list[int]:
+    """The configured notice days, largest first (``"7,3,1"`` -> [7, 3, 1])."""
+    raw = services.subscription_settings().trial_notice_days or ""
+    days = {int(part) for part in raw.replace(" ", "").split(",") if part.isdigit()}
+    return sorted((day for day in days if day > 0), reverse=True)
+
+
+def due_notice(subscription: Subscription, today: date, days: list[int]) -> int | None:
+    """The notice (days before the end) due today, if any.
+
+    The notice due is the nearest one not yet passed: with 7, 3 and 1 and five days
+    left, the 7-day notice (sent late if the job missed its day, unless the 3-day one is
+    already due). A notice whose day falls in the first half of the trial is skipped.
+    """
+    if subscription.trial_end is None:
+        return None
+    left = (subscription.trial_end - today).days
+    if left <= 0:
+        return None
+    candidates = [day for day in days if day >= left]
+    if not candidates:
+        return None
+    notice = min(candidates)
+    length = (subscription.trial_end - subscription.start_date).days
+    notice_day = subscription.trial_end - timedelta(days=notice)
+    if (notice_day - subscription.start_date).days * 2 < length:
+        return None
+    return notice
+
+
+def send_trial_notices(today: date | None = None) -> int:
+    """Emit ``subscription.trial_ending`` for each notice due today, once per notice."""
+    today = today or timezone.localdate()
+    days = notice_days()
+    if not days:
+        return 0
+    sent = 0
+    horizon = today + timedelta(days=max(days))
+    trials = Subscription.objects.filter(
+        status=SubscriptionStatus.TRIAL, trial_end__gt=today, trial_end__lte=horizon
+    ).select_related("product", "account")
+    for subscription in trials:
+        notice = due_notice(subscription, today, days)
+        if notice is None:
+            continue
+        if _send_notice(subscription, notice, today):
+            sent += 1
+    return sent
+
+
+def _send_notice(subscription: Subscription, notice: int, today: date) -> bool:
+    try:
+        with transaction.atomic():
+            TrialNotice.objects.create(
+                subscription=subscription, days_before=notice, trial_end=subscription.trial_end
+            )
+            emit_event(
+                "subscription.trial_ending",
+                aggregate=subscription,
+                payload=_payload(
+                    subscription,
+                    days_before=notice,
+                    days_remaining=(subscription.trial_end - today).days,
+                ),
+            )
+    except IntegrityError:
+        return False  # already sent for this trial end
+    return True
+
+
+def _payload(subscription: Subscription, **extra: Any) -> dict[str, Any]:
+    return {
+        "subscription_id": subscription.pk,
+        "number": subscription.number,
+        "account_id": subscription.account_id,
+        "product": subscription.product.name,
+        "quantity": subscription.quantity,
+        "status": subscription.status,
+        "trial_end": subscription.trial_end.isoformat() if subscription.trial_end else None,
+        "trial_last_day": (
+            (subscription.trial_end - timedelta(days=1)).isoformat()
+            if subscription.trial_end
+            else None
+        ),
+        **extra,
+    }
+
+
+def trial_upgrade_preview(
+    subscription: Subscription, *, quantity: int, on: date
+) -> tuple[date, date, Decimal]:
+    """The first paid period and its unit price, for the upgrade dialog."""
+    anchor, aligned = services._anchor_and_alignment(subscription.account, subscription.plan, on)
+    period = first_period(
+        start=on, cycle_months=subscription.cycle_months, anchor_day=anchor, aligned=aligned
+    )
+    quote = quote_for_account(
+        subscription.account,
+        product=subscription.product,
+        plan=subscription.plan,
+        quantity=quantity,
+        on_date=on,
+    )
+    return period.start, period.end, quantize_unit_price(quote.unit_price)
