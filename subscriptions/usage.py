@@ -333,37 +333,52 @@ def check_usage(
     return to_store, refused
 
 
+# A per-connection staging table: COPY fills it (the fastest way into PostgreSQL), one
+# INSERT ... SELECT moves the rows on, skipping keys the subscription already has.
+_STAGE_SQL = """
+CREATE TEMPORARY TABLE IF NOT EXISTS bss_usage_stage (
+    subscription_id bigint, metric varchar(100), quantity numeric(18, 6), unit varchar(40),
+    occurred_at timestamptz, occurred_on date, idempotency_key varchar(200)
+) ON COMMIT DELETE ROWS
+"""
+_COPY_SQL = (
+    "COPY bss_usage_stage (subscription_id, metric, quantity, unit, occurred_at, occurred_on, "
+    "idempotency_key) FROM STDIN"
+)
 _INSERT_SQL = """
 INSERT INTO {table}
     (subscription_id, metric, quantity, unit, occurred_at, occurred_on,
      idempotency_key, source, created_at)
-SELECT s, m, q, u, oa, oo, k, %s, now()
-FROM unnest(%s::bigint[], %s::varchar[], %s::numeric[], %s::varchar[], %s::timestamptz[],
-            %s::date[], %s::varchar[]) AS t(s, m, q, u, oa, oo, k)
+SELECT subscription_id, metric, quantity, unit, occurred_at, occurred_on, idempotency_key,
+       %s, now()
+FROM bss_usage_stage
 ON CONFLICT (subscription_id, idempotency_key) DO NOTHING
 RETURNING subscription_id, idempotency_key
 """
 
 
 def _insert_postgres(rows: Sequence[tuple[UsageInput, int, date]], source: str) -> set[tuple]:
-    sql = _INSERT_SQL.format(table=connection.ops.quote_name(UsageRecord._meta.db_table))
+    table = connection.ops.quote_name(UsageRecord._meta.db_table)
     stored: set[tuple] = set()
     with connection.cursor() as cursor:
+        cursor.execute(_STAGE_SQL)
+        raw = cursor.cursor
         for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            cursor.execute(
-                sql,
-                [
-                    source,
-                    [pk for _r, pk, _d in chunk],
-                    [r.metric for r, _pk, _d in chunk],
-                    [r.quantity for r, _pk, _d in chunk],
-                    [r.unit for r, _pk, _d in chunk],
-                    [r.occurred_at for r, _pk, _d in chunk],
-                    [day for _r, _pk, day in chunk],
-                    [r.idempotency_key for r, _pk, _d in chunk],
-                ],
-            )
+            cursor.execute("TRUNCATE bss_usage_stage")
+            with raw.copy(_COPY_SQL) as copy:
+                for record, pk, day in rows[start : start + CHUNK]:
+                    copy.write_row(
+                        (
+                            pk,
+                            record.metric,
+                            record.quantity,
+                            record.unit,
+                            record.occurred_at,
+                            day,
+                            record.idempotency_key,
+                        )
+                    )
+            cursor.execute(_INSERT_SQL.format(table=table), [source])
             stored.update(cursor.fetchall())
     return stored
 
