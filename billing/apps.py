@@ -16,6 +16,10 @@ class BillingConfig(AppConfig):
         from subscriptions.hooks import register_change_listener
 
         register_change_listener("billing.charges", record_change_charges)
+        from billing.asset_charges import record_asset_charges
+        from subscriptions.asset_hooks import register_asset_listener
+
+        register_asset_listener("billing.asset_charges", record_asset_charges)
         from bss.core.registry import (
             MenuEntry,
             SearchProvider,
