@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("catalogue/", include("catalogue.urls")),
     path("billing/", include("billing.urls")),
+    path("assets/", include("subscriptions.urls_assets")),
+    path("usage/", include("subscriptions.urls_usage")),
     path("api/v1/", include("bss.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
