@@ -19,6 +19,10 @@ class BillingConfig(AppConfig):
         from billing import subscription_panels
 
         subscription_panels.register()
+        from billing.asset_charges import record_asset_charges
+        from subscriptions.asset_hooks import register_asset_listener
+
+        register_asset_listener("billing.asset_charges", record_asset_charges)
         from bss.core.registry import (
             MenuEntry,
             SearchProvider,

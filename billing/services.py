@@ -581,8 +581,11 @@ def invoice_from_charges(
     up_to: date,
     currency: str | None = None,
     subscription_ids: Sequence[int] | None = None,
+    charge_ids: Sequence[int] | None = None,
 ) -> Invoice | None:
     """Group the account's uninvoiced charges due by ``up_to`` into one draft invoice.
+
+    ``charge_ids`` limits the draft to those charges (an asset's re-pricing, a rebate).
 
     Returns None when nothing is due. Charges are locked and re-checked, so two callers
     never put the same charge on two invoices. A group whose net sum is negative becomes
@@ -595,6 +598,8 @@ def invoice_from_charges(
         )
         if subscription_ids is not None:
             due = due.filter(subscription_id__in=list(subscription_ids))
+        if charge_ids is not None:
+            due = due.filter(pk__in=list(charge_ids))
         charges = list(
             due.select_for_update(of=("self",))
             .select_related("product")

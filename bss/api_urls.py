@@ -3,10 +3,13 @@
 from django.urls import include, path, re_path
 
 from bss.core.api_views import UnknownEndpointView
+from subscriptions.api_usage import UsageBatchView
 
 app_name = "api"
 
 urlpatterns = [
+    # Before any subscriptions router: its detail route would read "usage" as an id.
+    path("subscriptions/usage/", UsageBatchView.as_view(), name="subscription-usage"),
     path("", include("bss.setup.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("catalogue.api_urls")),

@@ -201,8 +201,24 @@ CELERY_BEAT_SCHEDULE = {
     "subscriptions-trial-notices": {
         "task": "subscriptions.lifecycle_tasks.send_trial_notices",
         "schedule": 3600.0,
+    "billing-credit-due-rebates": {
+        "task": "billing.rebates.credit_due_rebates",
+        "schedule": 86400.0,
+    },
+    "subscriptions-expire-assets": {
+        "task": "subscriptions.asset_usage_tasks.expire_assets",
+        "schedule": 86400.0,
+    },
+    "subscriptions-poll-usage-sources": {
+        "task": "subscriptions.asset_usage_tasks.poll_usage_sources",
+        "schedule": env.float("USAGE_POLL_SECONDS", default=3600.0),
     },
 }
+# Pay-per-use usage endpoints the poll task reads (subscriptions.usage_sources), as JSON:
+# [{"key": "backup", "connector": "http_json", "url": "https://...", "headers": {...}}]
+USAGE_SOURCES = env.json("USAGE_SOURCES", default=[])
+# Task modules that are not an app's tasks.py (which autodiscovery finds by itself).
+CELERY_IMPORTS = ("billing.rebates", "subscriptions.asset_usage_tasks")
 
 # --- authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "setup.User"

@@ -19,6 +19,8 @@ urlpatterns = [
     path("offers/", include("offers.urls")),
     path("subscriptions/", include("subscriptions.urls")),
     path("subscriptions/", include("subscriptions.urls_lifecycle")),
+    path("assets/", include("subscriptions.urls_assets")),
+    path("usage/", include("subscriptions.urls_usage")),
     path("api/v1/", include("bss.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

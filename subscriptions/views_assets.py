@@ -1,0 +1,179 @@
+"""Asset pages: the list, the detail page with its pricing edit and cancel dialogs.
+
+Assets belong to accounts, so every read goes through record visibility; an asset the
+user may not see answers 404. Writes call ``subscriptions.assets`` services only.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import django_filters
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.html import format_html
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from bss.core.forms import apply_validation_error
+from bss.core.listing import Column, RecordListView
+from bss.core.money import format_money, quantize
+from bss.core.permissions import requires, user_has_permission
+from bss.core.visibility import get_visible_or_404
+from subscriptions import assets
+from subscriptions.models import Asset, AssetStatus
+
+
+def asset_url(asset: Asset) -> str:
+    return reverse("assets:detail", kwargs={"pk": asset.pk})
+
+
+def _locale() -> str:
+    return translation.to_locale(translation.get_language() or "en")
+
+
+class AssetFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=AssetStatus.choices)
+    purchase_date = django_filters.DateFromToRangeFilter(
+        label=_("Purchase date"),
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Asset
+        fields: list[str] = []
+
+
+class AssetListView(RecordListView):
+    model = Asset
+    permission_module = "assets"
+    title = _("Assets")
+    filterset_class = AssetFilter
+    search_fields = ("code", "account__name", "account__number", "product__name")
+    search_placeholder = _("Code, account or product")
+    default_sort = "-purchase_date"
+    columns = [
+        Column(
+            "code",
+            _("Code"),
+            sort="code",
+            value=lambda asset: format_html(
+                '<a class="fw-medium" href="{}">{}</a>', asset_url(asset), asset.code
+            ),
+        ),
+        Column("account.name", _("Account"), sort="account__name"),
+        Column("product.name", _("Product"), sort="product__name"),
+        Column("quantity", _("Quantity"), sort="quantity", css="text-end"),
+        Column(
+            "unit_price",
+            _("Unit price"),
+            sort="unit_price",
+            value=lambda asset: format_money(asset.unit_price, asset.currency, _locale()),
+            css="text-end text-nowrap",
+        ),
+        Column("purchase_date", _("Purchase date"), sort="purchase_date"),
+        Column("expiration_date", _("Expires"), sort="expiration_date"),
+        Column(
+            "status", _("Status"), sort="status", badge=True, value=lambda a: a.get_status_display()
+        ),
+    ]
+
+    def base_queryset(self) -> Any:
+        return Asset.objects.select_related("account", "product")
+
+
+class AssetPricingForm(forms.Form):
+    unit_price = forms.DecimalField(
+        label=_("Unit price"), max_digits=18, decimal_places=4, min_value=0
+    )
+    discount_percent = forms.DecimalField(
+        label=_("Discount %"), max_digits=7, decimal_places=4, min_value=0, max_value=100
+    )
+
+
+class AssetCancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+
+
+def _asset(request: HttpRequest, pk: int, access: str = "view") -> Asset:
+    return get_visible_or_404(
+        Asset.objects.select_related("account", "billing_account", "product", "plan"),
+        request.user,
+        access,  # type: ignore[arg-type]
+        pk=pk,
+    )
+
+
+def _render_detail(request: HttpRequest, asset: Asset, **forms_in: Any) -> HttpResponse:
+    user = request.user
+    is_active = asset.status == AssetStatus.ACTIVE
+    gross = quantize(asset.unit_price * asset.quantity, asset.currency)
+    discount = quantize(gross * asset.discount_percent / Decimal(100), asset.currency)
+    context = {
+        "asset": asset,
+        "locale": _locale(),
+        "pricing_form": forms_in.get("pricing_form")
+        or AssetPricingForm(
+            initial={"unit_price": asset.unit_price, "discount_percent": asset.discount_percent}
+        ),
+        "cancel_form": forms_in.get("cancel_form") or AssetCancelForm(),
+        "may_edit_pricing": is_active and user_has_permission(user, "assets", "edit_pricing"),
+        "may_cancel": is_active and user_has_permission(user, "assets", "edit"),
+        "unit_price_text": format_money(asset.unit_price, asset.currency, _locale()),
+        "amount_text": format_money(gross, asset.currency, _locale()),
+        "discount_text": format_money(discount, asset.currency, _locale()) if discount else "",
+    }
+    return render(request, "subscriptions/assets/detail.html", context)
+
+
+@requires("assets", "view")
+def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, _asset(request, pk))
+
+
+@require_POST
+@requires("assets", "edit_pricing")
+def asset_edit_pricing(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = _asset(request, pk, "edit")
+    form = AssetPricingForm(request.POST)
+    if form.is_valid():
+        try:
+            assets.asset_edit_pricing(
+                actor=request.user,
+                asset=asset,
+                unit_price=form.cleaned_data["unit_price"],
+                discount_percent=form.cleaned_data["discount_percent"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(
+                request,
+                _t("The pricing of %(code)s changed: the old price is credited, the new billed.")
+                % {"code": asset.code},
+            )
+            return redirect(asset_url(asset))
+    return _render_detail(request, asset, pricing_form=form)
+
+
+@require_POST
+@requires("assets", "edit")
+def asset_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = _asset(request, pk, "edit")
+    form = AssetCancelForm(request.POST)
+    if form.is_valid():
+        try:
+            assets.asset_cancel(actor=request.user, asset=asset, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, _t("Asset %(code)s is canceled.") % {"code": asset.code})
+            return redirect(asset_url(asset))
+    return _render_detail(request, asset, cancel_form=form)
