@@ -194,6 +194,7 @@ CELERY_BEAT_SCHEDULE = {
             hour=env.int("BILLING_RUN_HOUR", default=2),
             minute=env.int("BILLING_RUN_MINUTE", default=0),
         ),
+    },
     "subscriptions-expire-trials": {
         "task": "subscriptions.lifecycle_tasks.expire_trials",
         "schedule": 3600.0,
@@ -201,6 +202,7 @@ CELERY_BEAT_SCHEDULE = {
     "subscriptions-trial-notices": {
         "task": "subscriptions.lifecycle_tasks.send_trial_notices",
         "schedule": 3600.0,
+    },
     "billing-credit-due-rebates": {
         "task": "billing.rebates.credit_due_rebates",
         "schedule": 86400.0,
