@@ -90,22 +90,22 @@ def test_an_event_is_dispatched_after_commit_to_each_handler_once(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     # given
-    subscribed("invoice.issued", invoice_mailer)
-    subscribed("invoice.issued", webhook_sender)
+    subscribed("sample.issued", invoice_mailer)
+    subscribed("sample.issued", webhook_sender)
     actor = UserFactory()
 
     # when
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         event = emit_event(
-            "invoice.issued", actor=actor, aggregate=actor, payload={"number": "INV-000042"}
+            "sample.issued", actor=actor, aggregate=actor, payload={"number": "INV-000042"}
         )
         received_before_commit = list(received)
 
     # then
     assert received_before_commit == []
     assert received == [
-        ("invoice_mailer", "invoice.issued", event.pk),
-        ("webhook_sender", "invoice.issued", event.pk),
+        ("invoice_mailer", "sample.issued", event.pk),
+        ("webhook_sender", "sample.issued", event.pk),
     ]
     event.refresh_from_db()
     assert (event.status, event.attempts, event.last_error) == (Event.Status.DISPATCHED, 1, "")
@@ -122,7 +122,7 @@ def test_an_event_is_dispatched_after_commit_to_each_handler_once(
 
 @transaction.atomic
 def issue_invoice_then_fail() -> None:
-    emit_event("invoice.issued", payload={"number": "INV-000042"})
+    emit_event("sample.issued", payload={"number": "INV-000042"})
     raise ValueError("tax id rejected")
 
 
@@ -131,7 +131,7 @@ def test_an_event_emitted_in_a_rolled_back_transaction_dispatches_nothing(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     # given
-    subscribed("invoice.issued", invoice_mailer)
+    subscribed("sample.issued", invoice_mailer)
 
     # when
     with (
