@@ -11,6 +11,8 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("catalogue.api_urls")),
     path("", include("billing.api_urls")),
+    path("", include("orders.api_urls")),
+    path("", include("offers.api_urls")),
     # Last: any other address under /api/v1/ answers 404 in the API's JSON error shape.
     re_path(r"^.*$", UnknownEndpointView.as_view(), name="unknown"),
 ]

@@ -757,6 +757,7 @@ def offer_convert(*, actor: Any, offer: Offer) -> Order:
             aggregate=offer,
             payload=offer_payload(offer, order_id=order.pk, order_number=order.number),
         )
+        order.refresh_from_db()
         return order
 
 
