@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("notifications.api_urls")),
     path("", include("payments.api_urls")),
     path("", include("subscriptions.api_urls")),
+    path("", include("orders.api_urls")),
+    path("", include("offers.api_urls")),
     # Last: any other address under /api/v1/ answers 404 in the API's JSON error shape.
     re_path(r"^.*$", UnknownEndpointView.as_view(), name="unknown"),
 ]

@@ -174,7 +174,8 @@ def offer_status_delete(*, actor: Any, status: OfferStatus) -> None:
 
 
 def lock_offer(offer: Offer) -> Offer:
-    return Offer.objects.select_for_update().select_related("status").get(pk=offer.pk)
+    # No join while locking (see orders.services.lock_order).
+    return Offer.objects.select_for_update().get(pk=offer.pk)
 
 
 def _require_editable(offer: Offer) -> None:
@@ -756,6 +757,7 @@ def offer_convert(*, actor: Any, offer: Offer) -> Order:
             aggregate=offer,
             payload=offer_payload(offer, order_id=order.pk, order_number=order.number),
         )
+        order.refresh_from_db()
         return order
 
 

@@ -89,7 +89,16 @@ def _execute_item(
     subscriptions = _subscription_services()
     start = item.start_date or start_date
     if item.action == ItemAction.NEW and is_asset_item(item):
-        asset = subscriptions.asset_create(
+        asset_create = getattr(subscriptions, "asset_create", None)
+        if asset_create is None:
+            raise ValidationError(
+                {
+                    "plan": _(
+                        "One-off and asset items cannot be executed until assets can be created."
+                    )
+                }
+            )
+        asset = asset_create(
             actor=actor,
             account=order.account,
             product=item.product,
@@ -251,16 +260,11 @@ def _invoice_after_commit(order_id: int, actor: Any, invoice_date: date) -> None
     chosen later than the start date.
     """
     from accounts.selectors import billing_profile
-    from billing import services as billing_services
+    from billing.engine import invoice_due_charges
 
     order = Order.objects.select_related("account", "billing_account").get(pk=order_id)
-    profile = billing_profile(order.account)
-    if not profile.invoices_on_order_day:
-        return
-    invoice_due_charges = getattr(billing_services, "invoice_due_charges", None)
-    if invoice_due_charges is None:
-        return
-    invoice_due_charges(actor=actor, billing_account=order.billing_account, up_to=invoice_date)
+    if billing_profile(order.account).invoices_on_order_day:
+        invoice_due_charges(actor=actor, billing_account=order.billing_account, up_to=invoice_date)
 
 
 def _check_executable(order: Order) -> None:

@@ -338,7 +338,15 @@ class OrderItem(models.Model):
     provisioning_attributes = models.JSONField(
         _("provisioning attributes"), default=dict, blank=True
     )
-    target_subscription_id = models.BigIntegerField(_("target subscription"), null=True, blank=True)
+    target_subscription = models.ForeignKey(
+        "subscriptions.Subscription",
+        verbose_name=_("target subscription"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The subscription a change applies to, or an add-on's existing parent."),
+    )
     delivery_status = models.CharField(
         _("delivery status"),
         max_length=20,
@@ -362,8 +370,24 @@ class OrderItem(models.Model):
         on_delete=models.PROTECT,
         related_name="copies",
     )
-    created_subscription_id = models.BigIntegerField(null=True, blank=True, editable=False)
-    created_asset_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    created_subscription = models.ForeignKey(
+        "subscriptions.Subscription",
+        verbose_name=_("subscription"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_asset = models.ForeignKey(
+        "subscriptions.Asset",
+        verbose_name=_("asset"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     visibility_owner_field = "order__owner"
     visibility_rule_field = "order__permission_rule"
@@ -385,7 +409,7 @@ class OrderItem(models.Model):
                 condition=Q(unit_price__gte=0), name="orders_orderitem_price_not_negative"
             ),
             models.CheckConstraint(
-                condition=Q(action="new") | Q(target_subscription_id__isnull=False),
+                condition=Q(action="new") | Q(target_subscription__isnull=False),
                 name="orders_orderitem_change_has_target",
                 violation_error_message=_("A change of a subscription names the subscription."),
             ),

@@ -12,8 +12,16 @@ from django.db.models import Exists, OuterRef, QuerySet, Sum
 from accounts.models import Account
 from bss.core.visibility import visible_records
 from orders.models import DeliveryStatus, Order, OrderItem, OrderStatus, StatusType, SystemStatus
+from subscriptions.models import Subscription, SubscriptionStatus
 
 MANUAL_QUEUE_SIZE = 50
+LIVE_SUBSCRIPTION_STATUSES = (
+    SubscriptionStatus.PENDING,
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.TRIAL,
+    SubscriptionStatus.PENDING_CANCEL,
+    SubscriptionStatus.SUSPENDED,
+)
 
 
 def order_with_details() -> QuerySet[Order]:
@@ -104,17 +112,9 @@ class SubscriptionFacts:
 
 def subscription_facts(account: Account, target_ids: Iterable[int | None]) -> SubscriptionFacts:
     """Products the account owns live subscriptions of, and the live targets named."""
-    from subscriptions import models as subscription_models
-
-    subscription = getattr(subscription_models, "Subscription", None)
-    if subscription is None:
-        return SubscriptionFacts()
-    live = subscription.objects.filter(account=account, status__in=LIVE_SUBSCRIPTION_STATUSES)
+    live = Subscription.objects.filter(account=account, status__in=LIVE_SUBSCRIPTION_STATUSES)
     wanted = [pk for pk in target_ids if pk]
     return SubscriptionFacts(
         owned_product_ids=set(live.values_list("product_id", flat=True)),
         targets={row.pk: row for row in live.filter(pk__in=wanted).select_related("product")},
     )
-
-
-LIVE_SUBSCRIPTION_STATUSES = ("pending", "active", "trial", "pending_cancel", "suspended")

@@ -39,6 +39,7 @@ from orders.models import (
     SystemStatus,
 )
 from orders.totals import compute_totals
+from subscriptions.models import Subscription
 
 ORDER_STATUS_FIELDS = (
     "name",
@@ -216,7 +217,9 @@ def _require_open(order: Order) -> None:
 
 def lock_order(order: Order) -> Order:
     """The order row, locked until commit (always lock the parent before a sub-order)."""
-    return Order.objects.select_for_update().select_related("status").get(pk=order.pk)
+    # No join in the locking query: PostgreSQL re-checks a join against the row a
+    # concurrent transaction updated, and a changed status would make the order vanish.
+    return Order.objects.select_for_update().get(pk=order.pk)
 
 
 @transaction.atomic
@@ -504,6 +507,18 @@ def order_item_add(
             parent_item=parent_item,
             action=action,
         )
+        if (
+            target_subscription_id is not None
+            and not Subscription.objects.filter(
+                pk=target_subscription_id, account=order.account
+            ).exists()
+        ):
+            raise ValidationError(
+                {
+                    "target_subscription": _("%(account)s has no subscription %(id)s.")
+                    % {"account": order.account.name, "id": target_subscription_id}
+                }
+            )
         last = order.items.order_by("-position").values_list("position", flat=True).first()
         item = OrderItem(
             order=order,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from catalogue import services as catalogue_services
 from catalogue.models import ProductKind
 from orders import execution, services
 from orders.validation import validate_order
+from subscriptions import services as subscription_services
 from tests.catalogue.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,10 +153,44 @@ def test_a_retired_product_is_refused(customer: Any, make_plan: Any) -> None:
     ]
 
 
-def test_a_change_without_a_live_target_subscription_is_refused(
-    customer: Any, make_plan: Any
+def test_a_change_of_someone_elses_subscription_is_refused(
+    customer: Any, make_customer: Any, make_plan: Any
 ) -> None:
     plan = make_plan(name="Mailbox")
+    other = make_customer(name="Other")
+    theirs = subscription_services.subscription_create(
+        actor=None,
+        account=other,
+        product=plan.product,
+        plan=plan,
+        quantity=1,
+        start_date=date(2026, 1, 1),
+    )
+    order = services.order_create(actor=None, account=customer)
+
+    with pytest.raises(ValidationError, match=f"Acme Hellas has no subscription {theirs.pk}"):
+        services.order_item_add(
+            actor=None,
+            order=order,
+            product=plan.product,
+            plan=plan,
+            action="change_quantity",
+            target_subscription_id=theirs.pk,
+        )
+    assert not order.items.exists()
+
+
+def test_a_change_of_a_canceled_subscription_is_refused(customer: Any, make_plan: Any) -> None:
+    plan = make_plan(name="Mailbox")
+    mine = subscription_services.subscription_create(
+        actor=None,
+        account=customer,
+        product=plan.product,
+        plan=plan,
+        quantity=1,
+        start_date=date(2026, 1, 1),
+    )
+    subscription_services.subscription_cancel(actor=None, subscription=mine, timing="immediate")
     order = services.order_create(actor=None, account=customer)
     services.order_item_add(
         actor=None,
@@ -162,11 +198,38 @@ def test_a_change_without_a_live_target_subscription_is_refused(
         product=plan.product,
         plan=plan,
         action="change_quantity",
-        target_subscription_id=987654,
+        target_subscription_id=mine.pk,
     )
 
     assert refusals(order) == [
         "Item 1 (Mailbox): The subscription to change is not a live subscription of Acme Hellas."
+    ]
+
+
+def test_an_upgrade_without_a_path_is_refused(customer: Any, make_plan: Any) -> None:
+    basic = make_plan(name="Basic Mail")
+    premium = make_plan(name="Premium Mail")
+    mine = subscription_services.subscription_create(
+        actor=None,
+        account=customer,
+        product=basic.product,
+        plan=basic,
+        quantity=1,
+        start_date=date(2026, 1, 1),
+    )
+    order = services.order_create(actor=None, account=customer)
+    services.order_item_add(
+        actor=None,
+        order=order,
+        product=premium.product,
+        plan=premium,
+        action="upgrade",
+        target_subscription_id=mine.pk,
+    )
+
+    assert refusals(order) == [
+        "Item 1 (Premium Mail): Basic Mail cannot be upgraded or downgraded to Premium Mail: "
+        "there is no such path."
     ]
 
 
