@@ -42,3 +42,11 @@ def last_day(end: object) -> object:
     from datetime import date, timedelta
 
     return end - timedelta(days=1) if isinstance(end, date) else end
+
+
+@register.filter
+def status_label(value: str) -> str:
+    """A stored subscription status as people read it ("pending_cancel" → "Pending for cancel")."""
+    from subscriptions.models import SubscriptionStatus
+
+    return str(SubscriptionStatus(value).label) if value in SubscriptionStatus.values else value
