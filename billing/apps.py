@@ -68,6 +68,17 @@ class BillingConfig(AppConfig):
                 url=lambda invoice: invoice.get_absolute_url(),
             )
         )
+        register_menu_entry(
+            MenuEntry(
+                "billing",
+                _("Billing runs"),
+                "billing:run_list",
+                "invoices",
+                action="run_billing",
+                icon="arrow-repeat",
+                order=41,
+            )
+        )
         self._register_account_parts()
 
     def _register_account_parts(self) -> None:
@@ -83,6 +94,18 @@ class BillingConfig(AppConfig):
                 render=views.account_invoices_tab,
                 icon="receipt",
                 order=registry.TAB_ORDER["invoices"],
+            )
+        )
+        from billing import run_views
+
+        registry.register_account_panel(
+            registry.AccountPanel(
+                key="generate_invoices",
+                title=_("Generate invoices"),
+                module="invoices",
+                action="run_billing",
+                render=run_views.account_generate_panel,
+                order=50,
             )
         )
         registry.register_figure_provider("balance", selectors.balance)

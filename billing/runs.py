@@ -488,3 +488,87 @@ def run_inline(run: BillingRun) -> BillingRun:
         billing_run_chunk(run.pk, chunk)
     run.refresh_from_db()
     return run
+
+
+# ------------------------------------------------------------------ generate on demand
+
+
+@dataclass(frozen=True)
+class PlannedCharge:
+    """A period not charged yet, with the day it is planned to be invoiced."""
+
+    subscription: Subscription
+    description: str
+    period_start: date
+    period_end: date
+    amount: Decimal
+    bill_on: date
+
+
+def uncharged_periods(billing_account_id: int) -> list[PlannedCharge]:
+    """Each live subscription's current period that is not charged yet (nothing written)."""
+    from billing.customers import profile_for
+    from billing.subscription_charges import _current_period, _is_billed, period_charge
+
+    planned = []
+    subscriptions = (
+        Subscription.objects.filter(billing_account_id=billing_account_id, status__in=LIVE_STATUSES)
+        .select_related("account__billing_account", "product__product_type", "plan", "promotion")
+        .order_by("pk")
+    )
+    for subscription in subscriptions:
+        period = _current_period(subscription)
+        charged = subscription.billed_through
+        if not _is_billed(subscription) or (charged is not None and charged >= period.end):
+            continue
+        if subscription.billing_method == BillingMethod.PAY_PER_USE:
+            continue
+        charge = period_charge(
+            subscription,
+            period,
+            profile_for(subscription.account),
+            first=subscription.cycle_number == 1,
+        )
+        planned.append(
+            PlannedCharge(
+                subscription=subscription,
+                description=charge.description,
+                period_start=charge.period_start,
+                period_end=charge.period_end,
+                amount=charge.amount - charge.discount,
+                bill_on=charge.bill_on or charge.period_start,
+            )
+        )
+    return planned
+
+
+def invoices_generate(
+    *,
+    actor: Any,
+    billing_account_id: int,
+    up_to: date,
+    subscription_ids: list[int] | None = None,
+) -> AccountBill:
+    """Generate the account's invoices now for what is due by ``up_to`` (picked subscriptions)."""
+    if subscription_ids is not None and not subscription_ids:
+        raise ValidationError({"subscriptions": _("Pick at least one subscription.")})
+    if subscription_ids is not None:
+        known = set(
+            Subscription.objects.filter(
+                billing_account_id=billing_account_id, pk__in=subscription_ids
+            ).values_list("pk", flat=True)
+        )
+        unknown = sorted(set(subscription_ids) - known)
+        if unknown:
+            raise ValidationError(
+                {
+                    "subscriptions": _("Not subscriptions billed to this account: %s.")
+                    % ", ".join(str(pk) for pk in unknown)
+                }
+            )
+    return bill_account(
+        actor=actor,
+        billing_account_id=billing_account_id,
+        run_date=up_to,
+        subscription_ids=subscription_ids,
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views
+from billing import run_views, views
 
 app_name = "billing"
 
@@ -11,4 +11,13 @@ urlpatterns = [
     path("invoices/<int:pk>/void/", views.invoice_void, name="invoice_void"),
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("credit-invoices/new/", views.credit_create, name="credit_create"),
+    path("runs/", run_views.run_list, name="run_list"),
+    path("runs/start/", run_views.run_start, name="run_start"),
+    path("runs/<int:pk>/", run_views.run_detail, name="run_detail"),
+    path("runs/<int:pk>/cancel/", run_views.run_cancel, name="run_cancel"),
+    path(
+        "accounts/<int:pk>/generate-invoices/",
+        run_views.account_generate,
+        name="account_generate",
+    ),
 ]
