@@ -89,15 +89,8 @@ def _execute_item(
     subscriptions = _subscription_services()
     start = item.start_date or start_date
     if item.action == ItemAction.NEW and is_asset_item(item):
-        asset_create = getattr(subscriptions, "asset_create", None)
-        if asset_create is None:
-            raise ValidationError(
-                {
-                    "plan": _(
-                        "One-off and asset items cannot be executed until assets can be created."
-                    )
-                }
-            )
+        from subscriptions.assets import asset_create
+
         asset = asset_create(
             actor=actor,
             account=order.account,

@@ -747,7 +747,7 @@ class Asset(TimeStampedModel):
         return f"{self.code} {self.product.name}"
 
     def get_absolute_url(self) -> str:
-        return reverse("subscriptions:asset_detail", kwargs={"pk": self.pk})
+        return reverse("assets:detail", kwargs={"pk": self.pk})
 
 
 # ------------------------------------------------------------------------------- usage

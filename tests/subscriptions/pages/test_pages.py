@@ -225,7 +225,8 @@ def test_the_account_page_lists_subscriptions_and_assets(
     account = live_subscription.account
     url = account.get_absolute_url()
 
-    with django_assert_max_num_queries(17):
+    # The whole account page: figures, side panels of billing, payments and trials, the tab.
+    with django_assert_max_num_queries(26):
         tab = admin_client.get(f"{url}?tab=subscriptions")
     assets = admin_client.get(f"{url}?tab=assets")
 
