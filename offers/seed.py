@@ -38,7 +38,7 @@ OFFERS = [
         "Mail and backup for the new branch",
         "Aegean Logistics S.A.",
         [
-            ("SUITE-BASIC", BillingCycle.MONTHLY, 15, "0"),
+            ("MAILBOX", BillingCycle.MONTHLY, 15, "0"),
             ("BACKUP-GB", BillingCycle.MONTHLY, 100, "5"),
         ],
         "converted",

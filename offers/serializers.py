@@ -11,7 +11,7 @@ from accounts.serializers import VisibleAccountField, owning_account_context
 from bss.setup.fields.api import CustomFieldsField
 from bss.setup.models import PermissionRule
 from catalogue.models import PriceList, ProductPlan
-from offers.models import Offer, OfferItem, OfferStatus
+from offers.models import Offer, OfferItem, OfferStatus, Response
 
 
 class OfferItemSerializer(serializers.ModelSerializer):
@@ -154,7 +154,7 @@ class ShareResultSerializer(serializers.Serializer):
 
 
 class RespondSerializer(serializers.Serializer):
-    response = serializers.ChoiceField(choices=["accepted", "declined"])
+    response = serializers.ChoiceField(choices=Response.choices)
     name = serializers.CharField(max_length=200)
     note = serializers.CharField(required=False, allow_blank=True, default="")
 

@@ -26,7 +26,7 @@ DEMO_SUBSCRIPTIONS = [
     ("Northwind Traders", "SEC-ADV", BillingCycle.MONTHLY, 25, "Berlin security", "Berlin office"),
     ("Northwind Traders", "MAILBOX", BillingCycle.MONTHLY, 40, "Shared mailboxes", None),
     ("Aegean Logistics S.A.", "SUITE-PREM", BillingCycle.ANNUAL, 12, "Piraeus HQ", None),
-    ("Aegean Logistics S.A.", "SUITE-BASIC", BillingCycle.MONTHLY, 30, "Warehouse crews", None),
+    ("Aegean Logistics S.A.", "MAILBOX", BillingCycle.MONTHLY, 30, "Warehouse crews", None),
     ("Blue Harbor Analytics Ltd", "SUITE-STD", BillingCycle.MONTHLY, 8, "Analysts", None),
 ]
 PENDING_CANCEL = ("Aegean Logistics S.A.", "Warehouse crews")

@@ -226,7 +226,7 @@ def test_the_account_page_lists_subscriptions_and_assets(
     url = account.get_absolute_url()
 
     # The whole account page: figures, side panels of billing, payments and trials, the tab.
-    with django_assert_max_num_queries(26):
+    with django_assert_max_num_queries(28):
         tab = admin_client.get(f"{url}?tab=subscriptions")
     assets = admin_client.get(f"{url}?tab=assets")
 
