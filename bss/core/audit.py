@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from auditlog.context import set_actor
 from auditlog.models import LogEntry
 from django.db.models import Model, QuerySet
+
+# auditlog's set_actor does not nest: leaving an inner block forgets the outer actor and
+# leaves the outer signal receiver connected. So only the outermost block sets it.
+_current_actor: ContextVar[Any] = ContextVar("bss_audit_actor", default=None)
 
 
 @contextmanager
@@ -21,8 +26,15 @@ def acting_as(actor: Any) -> Iterator[None]:
     if actor is None or not getattr(actor, "is_authenticated", False):
         yield
         return
-    with set_actor(actor):
+    if _current_actor.get() is not None:
         yield
+        return
+    token = _current_actor.set(actor)
+    try:
+        with set_actor(actor):
+            yield
+    finally:
+        _current_actor.reset(token)
 
 
 def audit_trail(record: Model) -> QuerySet[LogEntry]:
