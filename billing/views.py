@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from billing import forms, selectors, services
-from billing.models import Invoice, InvoiceKind, InvoiceStatus
+from billing.models import OPEN_STATUSES, Invoice, InvoiceKind, InvoiceStatus
 from billing.pdf import invoice_pdf_bytes
 from bss.core.audit import audit_trail
 from bss.core.forms import apply_validation_error
@@ -148,6 +148,10 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and invoice.kind == InvoiceKind.DEBIT
         and user_has_permission(user, "invoices", "credit_manual"),
         "is_issued": is_issued,
+        # The payments module (above billing) serves the form; billing only links to it.
+        "may_pay": invoice.kind == InvoiceKind.DEBIT
+        and invoice.status in OPEN_STATUSES
+        and user_has_permission(user, "payments", "create"),
     }
     return render(request, "billing/invoice_detail.html", context)
 
