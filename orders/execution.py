@@ -172,14 +172,16 @@ def _execute_item(
         )
     item.delivery_status = DeliveryStatus.DELIVERED
     item.delivered_at = timezone.now()
-    item.save(
-        update_fields=[
-            "delivery_status",
-            "delivered_at",
-            "created_subscription_id",
-            "created_asset_id",
-        ]
-    )
+    # Again under the actor: auditlog's actor context ends with the nested service's.
+    with acting_as(actor):
+        item.save(
+            update_fields=[
+                "delivery_status",
+                "delivered_at",
+                "created_subscription_id",
+                "created_asset_id",
+            ]
+        )
 
 
 def _made_by(item_id: int) -> int | None:
@@ -234,16 +236,17 @@ def _mark_executed(
     order.executed_by = actor if getattr(actor, "is_authenticated", False) else None
     order.start_date = start_date
     order.invoice_date = invoice_date or start_date
-    order.save(
-        update_fields=[
-            "status",
-            "executed_at",
-            "executed_by",
-            "start_date",
-            "invoice_date",
-            "updated_at",
-        ]
-    )
+    with acting_as(actor):
+        order.save(
+            update_fields=[
+                "status",
+                "executed_at",
+                "executed_by",
+                "start_date",
+                "invoice_date",
+                "updated_at",
+            ]
+        )
     emit_event(
         "order.executed", actor=actor, aggregate=order, payload=services.order_payload(order)
     )

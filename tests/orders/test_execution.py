@@ -349,3 +349,16 @@ def test_a_checkout_of_automatic_products_executes_at_once(customer: Any, make_p
     assert order.status.name == "Executed"
     assert Event.objects.filter(name="order.submitted", aggregate_id=str(order.pk)).count() == 1
     assert Subscription.objects.count() == 1
+
+
+def test_the_audit_trail_names_who_executed(two_item_order: Order, sales_user: Any) -> None:
+    from bss.core.audit import audit_trail
+
+    execution.order_execute(actor=sales_user, order=two_item_order, start_date=DAY_1)
+
+    [status_change] = [
+        entry
+        for entry in audit_trail(two_item_order)
+        if entry.action == entry.Action.UPDATE and "status" in (entry.changes_dict or {})
+    ]
+    assert status_change.actor == sales_user
