@@ -269,6 +269,10 @@ def order_create(
             parent_order=parent_order,
             submitted_at=timezone.now() if statuses.role_of(status) != statuses.DRAFT else None,
         )
+        if order.submitted_at is not None and parent_order is None:
+            emit_event(
+                "order.submitted", actor=actor, aggregate=order, payload=order_payload(order)
+            )
         return order
 
 
