@@ -362,3 +362,27 @@ def test_the_audit_trail_names_who_executed(two_item_order: Order, sales_user: A
         if entry.action == entry.Action.UPDATE and "status" in (entry.changes_dict or {})
     ]
     assert status_change.actor == sales_user
+
+
+def test_the_first_invoice_takes_the_chosen_date(
+    two_item_order: Order, sales_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        execution.order_execute(
+            actor=sales_user,
+            order=two_item_order,
+            start_date=DAY_1,
+            invoice_date=date(2026, 4, 17),
+        )
+
+    [invoice] = Invoice.objects.all()
+    assert invoice.invoice_date == date(2026, 4, 17)
+    assert invoice.net_total == D("120.00")
+
+
+def test_an_invoice_date_before_the_start_is_refused(two_item_order: Order) -> None:
+    with pytest.raises(ValidationError, match="before the start date"):
+        execution.order_execute(
+            actor=None, order=two_item_order, start_date=DAY_1, invoice_date=date(2026, 4, 1)
+        )
+    assert not Subscription.objects.exists()
