@@ -386,3 +386,45 @@ def test_an_invoice_date_before_the_start_is_refused(two_item_order: Order) -> N
             actor=None, order=two_item_order, start_date=DAY_1, invoice_date=date(2026, 4, 1)
         )
     assert not Subscription.objects.exists()
+
+
+@pytest.mark.skipif(
+    not hasattr(subscription_services, "asset_create"),
+    reason="subscriptions.services.asset_create has not landed on main yet",
+)
+def test_one_off_items_become_assets_exactly_once(customer: Any, make_plan: Any) -> None:
+    from catalogue.models import BillingCycle
+    from subscriptions.models import Asset
+
+    onboarding = make_plan(cycle=BillingCycle.ONE_TIME, EUR="450", name="Onboarding")
+    order = services.order_create(actor=None, account=customer)
+    item = services.order_item_add(
+        actor=None, order=order, product=onboarding.product, plan=onboarding
+    )
+
+    result = execution.order_execute(actor=None, order=order, start_date=DAY_1)
+    execution.order_execute(actor=None, order=order, start_date=DAY_1)
+
+    [asset] = Asset.objects.all()
+    assert result.asset_ids == [asset.pk]
+    assert (asset.origin_order_item_id, asset.quantity, asset.unit_price) == (item.pk, 1, D("450"))
+    assert not Subscription.objects.exists()
+
+
+@pytest.mark.skipif(
+    hasattr(subscription_services, "asset_create"),
+    reason="assets can be created: the refusal no longer applies",
+)
+def test_one_off_items_are_refused_until_assets_can_be_created(
+    customer: Any, make_plan: Any
+) -> None:
+    from catalogue.models import BillingCycle
+
+    onboarding = make_plan(cycle=BillingCycle.ONE_TIME, EUR="450", name="Onboarding")
+    order = services.order_create(actor=None, account=customer)
+    services.order_item_add(actor=None, order=order, product=onboarding.product, plan=onboarding)
+
+    with pytest.raises(ValidationError, match="Item 1 \\(Onboarding\\): One-off and asset items"):
+        execution.order_execute(actor=None, order=order, start_date=DAY_1)
+    order.refresh_from_db()
+    assert order.status.name == "Submitted"
