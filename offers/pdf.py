@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
@@ -41,6 +42,13 @@ def _logo_uri() -> str:
         return ""
     path = Path(logo.path)
     return path.as_uri() if path.exists() else ""
+
+
+def _country_name(code: str, locale: str) -> str:
+    try:
+        return Locale.parse(locale).territories.get(code.upper(), code)
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
 def offer_document_context(offer: Offer, template: OfferTemplate) -> dict[str, Any]:
@@ -96,7 +104,7 @@ def offer_document_context(offer: Offer, template: OfferTemplate) -> dict[str, A
                     address.company_name or offer.billing_account.name,
                     *address.street_address.splitlines(),
                     " ".join(p for p in (address.postal_code, address.city) if p),
-                    address.country_code,
+                    _country_name(address.country_code, date_locale),
                 ]
                 if address is not None
                 else [offer.billing_account.name]

@@ -73,6 +73,9 @@ class OfferSerializer(serializers.ModelSerializer):
         queryset=PermissionRule.objects.all(), required=False, allow_null=True
     )
     status = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    response = serializers.CharField(
+        read_only=True, help_text="The customer's answer: accepted, declined or empty."
+    )
     items = OfferItemSerializer(many=True, read_only=True)
     custom_fields = CustomFieldsField("offer", account_context=owning_account_context)
 
@@ -161,6 +164,7 @@ class RespondSerializer(serializers.Serializer):
 
 class PublicOfferSerializer(serializers.ModelSerializer):
     status = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    response = serializers.CharField(read_only=True)
     items = OfferItemSerializer(many=True, read_only=True)
 
     class Meta:

@@ -489,7 +489,8 @@ def offer_copy(*, actor: Any, offer: Offer) -> Offer:
             custom_data=dict(offer.custom_data or {}),
         )
         copy.copied_from = offer
-        copy.save(update_fields=["copied_from"])
+        with acting_as(actor):
+            copy.save(update_fields=["copied_from"])
         created: dict[int, OfferItem] = {}
         for line in offer.items.order_by("parent_item_id", "position").select_related(
             "product", "plan"
@@ -750,7 +751,9 @@ def offer_convert(*, actor: Any, offer: Offer) -> Order:
         )
         offer.converted_order = order
         offer.converted_at = timezone.now()
-        offer.save(update_fields=["converted_order", "converted_at", "updated_at"])
+        # Under the actor again: the nested order services ended auditlog's actor context.
+        with acting_as(actor):
+            offer.save(update_fields=["converted_order", "converted_at", "updated_at"])
         emit_event(
             "offer.converted",
             actor=actor,

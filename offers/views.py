@@ -140,6 +140,7 @@ def _detail_context(request: HttpRequest, offer: Offer, **forms: Any) -> dict[st
         )
     )
     totals = compute_totals(items, currency=offer.currency, billing_account=offer.billing_account)
+    share_form = forms.get("share_form") or ShareForm(offer=offer)
     may_edit = (
         _is_open(offer)
         and user_has_permission(request.user, "offers", "edit")
@@ -164,7 +165,8 @@ def _detail_context(request: HttpRequest, offer: Offer, **forms: Any) -> dict[st
         and user_has_permission(request.user, "offers", "delete")
         and can_access(offer, request.user, "delete"),
         "item_form": forms.get("item_form") or (LineForm(lines=items) if may_edit else None),
-        "share_form": forms.get("share_form") or ShareForm(offer=offer),
+        "share_form": share_form,
+        "share_link_fields": [share_form["create_link"], share_form["message"]],
         "status_form": OfferStatusChangeForm(initial={"status": offer.status_id}),
         "share_link": forms.get("share_link", ""),
         "custom_sections": custom_field_sections(

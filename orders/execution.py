@@ -165,14 +165,16 @@ def _execute_item(
         )
     item.delivery_status = DeliveryStatus.DELIVERED
     item.delivered_at = timezone.now()
-    item.save(
-        update_fields=[
-            "delivery_status",
-            "delivered_at",
-            "created_subscription_id",
-            "created_asset_id",
-        ]
-    )
+    # Again under the actor: auditlog's actor context ends with the nested service's.
+    with acting_as(actor):
+        item.save(
+            update_fields=[
+                "delivery_status",
+                "delivered_at",
+                "created_subscription_id",
+                "created_asset_id",
+            ]
+        )
 
 
 def _made_by(item_id: int) -> int | None:
@@ -227,37 +229,53 @@ def _mark_executed(
     order.executed_by = actor if getattr(actor, "is_authenticated", False) else None
     order.start_date = start_date
     order.invoice_date = invoice_date or start_date
-    order.save(
-        update_fields=[
-            "status",
-            "executed_at",
-            "executed_by",
-            "start_date",
-            "invoice_date",
-            "updated_at",
-        ]
-    )
+    with acting_as(actor):
+        order.save(
+            update_fields=[
+                "status",
+                "executed_at",
+                "executed_by",
+                "start_date",
+                "invoice_date",
+                "updated_at",
+            ]
+        )
     emit_event(
         "order.executed", actor=actor, aggregate=order, payload=services.order_payload(order)
     )
-    transaction.on_commit(
-        lambda: _invoice_after_commit(order.pk, actor, order.invoice_date or start_date)
-    )
 
 
-def _invoice_after_commit(order_id: int, actor: Any, invoice_date: date) -> None:
-    """Invoice the order's charges now if the payer invoices partial charges on order day.
+def invoice_on_chosen_date(order: Order, actor: Any, invoice_date: date | None) -> None:
+    """Have the first invoice dated as the user chose, once the execution commits.
 
-    Billing also does this on its own after every subscription transaction; asking
-    again is harmless (charges are invoiced exactly once) and covers an invoice date
-    chosen later than the start date.
+    Billing invoices an order-day payer's charges itself after every subscription
+    transaction, dated today. Registered before any item runs, this callback comes
+    first: it invoices the due charges dated ``invoice_date`` and billing's own pass
+    then finds nothing left (charges are invoiced exactly once). Payers invoiced on
+    their billing day are left to the billing run.
     """
-    from accounts.selectors import billing_profile
-    from billing.engine import invoice_due_charges
+    if invoice_date is None:
+        return
+    order_id = order.pk
 
-    order = Order.objects.select_related("account", "billing_account").get(pk=order_id)
-    if billing_profile(order.account).invoices_on_order_day:
-        invoice_due_charges(actor=actor, billing_account=order.billing_account, up_to=invoice_date)
+    def invoice() -> None:
+        from accounts.selectors import billing_profile
+        from billing.engine import invoice_due_charges
+
+        fresh = Order.objects.select_related("account", "billing_account").get(pk=order_id)
+        if billing_profile(fresh.account).invoices_on_order_day:
+            invoice_due_charges(
+                actor=actor, billing_account=fresh.billing_account, up_to=invoice_date
+            )
+
+    transaction.on_commit(invoice)
+
+
+def _check_invoice_date(start_date: date, invoice_date: date | None) -> None:
+    if invoice_date is not None and invoice_date < start_date:
+        raise ValidationError(
+            {"invoice_date": _("The first invoice cannot be dated before the start date.")}
+        )
 
 
 def _check_executable(order: Order) -> None:
@@ -289,15 +307,13 @@ def order_execute(
             return ExecutionResult(order=order, already_executed=True)
         _check_executable(order)
         start_date = start_date or timezone.localdate()
-        if invoice_date is not None and invoice_date < start_date:
-            raise ValidationError(
-                {"invoice_date": _("The first invoice cannot be dated before the start date.")}
-            )
+        _check_invoice_date(start_date, invoice_date)
         outcome = validate_order(
             order, actor=actor, check_credit_limit=True, override_credit=override_credit
         )
         outcome.raise_if_refused()
         _record_credit_override(order, actor, outcome)
+        invoice_on_chosen_date(order, actor, invoice_date)
         items = list(selectors.items_of(order).filter(delivery_status=DeliveryStatus.PENDING))
         result = _run_items(actor=actor, order=order, items=items, start_date=start_date)
         result.warnings = outcome.warnings
@@ -360,6 +376,7 @@ def order_deliver_items(
                     }
                 )
         start_date = start_date or timezone.localdate()
+        _check_invoice_date(start_date, invoice_date)
         outcome = validate_order(order)
         outcome.refusals = [
             refusal
@@ -401,6 +418,7 @@ def order_deliver_items(
             credit = _credit_with_parent(sub_order, order, actor=actor, override=override_credit)
         credit.raise_if_refused()
         _record_credit_override(sub_order, actor, credit)
+        invoice_on_chosen_date(sub_order, actor, invoice_date)
         sub_items = list(selectors.items_of(sub_order))
         result = _run_items(actor=actor, order=sub_order, items=sub_items, start_date=start_date)
         result.sub_order = sub_order

@@ -15,6 +15,8 @@ from bss.setup.fields.values import account_context_of
 from bss.setup.rules.selectors import rules_usable_by
 from catalogue.models import PriceList, ProductPlan, ProductStatus
 from orders.models import ItemAction, Order, OrderStatus, StatusType, StorefrontType
+from orders.selectors import LIVE_SUBSCRIPTION_STATUSES
+from subscriptions.models import Subscription
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -133,14 +135,32 @@ class LineForm(forms.Form):
         ]
 
 
+class SubscriptionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Subscription) -> str:
+        return f"{obj.number} · {obj.product.name} × {obj.quantity}"  # noqa: RUF001 - a times sign
+
+
 class OrderItemForm(LineForm):
     action = forms.ChoiceField(label=_("Action"), choices=ItemAction.choices, initial="new")
-    target_subscription_id = forms.IntegerField(
+    target_subscription = SubscriptionChoiceField(
         label=_("Subscription to change"),
         required=False,
-        help_text=_("For quantity changes, upgrades, renewals and cancellations."),
+        queryset=Subscription.objects.none(),
+        help_text=_(
+            "For quantity changes, upgrades, renewals and cancellations; for a new add-on, "
+            "the existing subscription it attaches to."
+        ),
     )
     start_date = forms.DateField(label=_("Start date"), required=False, widget=DATE_INPUT)
+
+    def __init__(self, *args: Any, account: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if account is not None:
+            self.fields["target_subscription"].queryset = (
+                Subscription.objects.filter(account=account, status__in=LIVE_SUBSCRIPTION_STATUSES)
+                .select_related("product")
+                .order_by("number")
+            )
 
 
 class OrderStatusForm(forms.ModelForm):

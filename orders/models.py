@@ -245,14 +245,6 @@ class Order(OwnedRecord):
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", kwargs={"pk": self.pk})
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status.status_type in (StatusType.AUTOMATIC_EXECUTE, StatusType.CANCELLED)
-
-    @property
-    def is_draft(self) -> bool:
-        return self.status.system_key == SystemStatus.DRAFT
-
 
 class ItemAction(models.TextChoices):
     NEW = "new", _("New")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
 
 from accounts.models import Account
 from bss.core.visibility import visible_records
@@ -48,6 +48,7 @@ def items_of(order: Order) -> QuerySet[OrderItem]:
         "price_list",
         "price_overridden_by",
         "delivered_in",
+        "created_subscription",
     ).order_by("position", "pk")
 
 
@@ -94,7 +95,14 @@ def manual_queue(user: Any, limit: int = MANUAL_QUEUE_SIZE) -> list[Order]:
 
 
 def orders_of(account: Account, user: Any, limit: int = 20) -> list[Order]:
-    orders = Order.objects.filter(account=account).select_related("status")
+    delivered = OrderItem.objects.filter(created_subscription__isnull=False).select_related(
+        "created_subscription", "product"
+    )
+    orders = (
+        Order.objects.filter(account=account, parent_order__isnull=True)
+        .select_related("status")
+        .prefetch_related(Prefetch("items", delivered, to_attr="subscription_items"))
+    )
     return list(visible_records(orders, user).order_by("-order_date", "-pk")[:limit])
 
 

@@ -129,7 +129,7 @@ def _check_status_rules(status: OrderStatus) -> None:
             )
 
 
-def _save_status(status: OrderStatus, *, is_new: bool) -> OrderStatus:
+def _save_status(status: OrderStatus) -> OrderStatus:
     _check_status_rules(status)
     if status.is_default:
         OrderStatus.objects.filter(is_default=True).exclude(pk=status.pk).update(is_default=False)
@@ -147,7 +147,7 @@ def _save_status(status: OrderStatus, *, is_new: bool) -> OrderStatus:
 def order_status_create(*, actor: Any, **fields: Any) -> OrderStatus:
     with acting_as(actor):
         status = OrderStatus(**{k: v for k, v in fields.items() if k in ORDER_STATUS_FIELDS})
-        return _save_status(status, is_new=True)
+        return _save_status(status)
 
 
 @transaction.atomic
@@ -157,7 +157,7 @@ def order_status_update(*, actor: Any, status: OrderStatus, **fields: Any) -> Or
         for name, value in fields.items():
             if name in ORDER_STATUS_FIELDS:
                 setattr(status, name, value)
-        return _save_status(status, is_new=False)
+        return _save_status(status)
 
 
 @transaction.atomic
@@ -269,6 +269,10 @@ def order_create(
             parent_order=parent_order,
             submitted_at=timezone.now() if statuses.role_of(status) != statuses.DRAFT else None,
         )
+        if order.submitted_at is not None and parent_order is None:
+            emit_event(
+                "order.submitted", actor=actor, aggregate=order, payload=order_payload(order)
+            )
         return order
 
 

@@ -165,7 +165,8 @@ def _detail_context(request: HttpRequest, order: Order, **forms: Any) -> dict[st
             request.user, "accounts", "override_credit_limit"
         ),
         "has_pending": any(item.delivery_status == DeliveryStatus.PENDING for item in items),
-        "item_form": forms.get("item_form") or (OrderItemForm(lines=items) if may_edit else None),
+        "item_form": forms.get("item_form")
+        or (OrderItemForm(lines=items, account=order.account) if may_edit else None),
         "execute_form": forms.get("execute_form") or ExecuteForm(),
         "status_form": StatusChangeForm(initial={"status": order.status_id}),
         "sub_orders": order.sub_orders.select_related("status").order_by("pk"),
@@ -261,7 +262,9 @@ def _item_arguments(form: OrderItemForm, order: Order) -> dict[str, Any]:
         "friendly_name": data.get("friendly_name") or "",
         "parent_item": parent,
         "action": data.get("action") or "new",
-        "target_subscription_id": data.get("target_subscription_id"),
+        "target_subscription_id": data["target_subscription"].pk
+        if data.get("target_subscription")
+        else None,
         "start_date": data.get("start_date"),
     }
 
@@ -270,7 +273,9 @@ def _item_arguments(form: OrderItemForm, order: Order) -> dict[str, Any]:
 @requires("orders", "edit")
 def order_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order_for(request, pk, "edit")
-    form = OrderItemForm(request.POST, lines=list(order.items.select_related("product")))
+    form = OrderItemForm(
+        request.POST, lines=list(order.items.select_related("product")), account=order.account
+    )
     if form.is_valid():
         try:
             services.order_item_add(actor=request.user, order=order, **_item_arguments(form, order))
@@ -304,13 +309,13 @@ def order_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "friendly_name": item.friendly_name,
         "parent_item": item.parent_item_id,
         "action": item.action,
-        "target_subscription_id": item.target_subscription_id,
+        "target_subscription": item.target_subscription_id,
         "start_date": item.start_date,
     }
-    form = OrderItemForm(request.POST or None, lines=lines, initial=initial)
+    form = OrderItemForm(request.POST or None, lines=lines, initial=initial, account=order.account)
     form.fields["plan"].disabled = True
     form.fields["action"].disabled = True
-    form.fields["target_subscription_id"].disabled = True
+    form.fields["target_subscription"].disabled = True
     if request.method == "POST" and form.is_valid():
         data = _item_arguments(form, order)
         try:

@@ -51,11 +51,14 @@ def _fresh_caches(request: pytest.FixtureRequest) -> Iterator[None]:
     series); they are put back here, as production always has them.
     """
     from django.core.cache import cache
+    from django.utils import translation
 
     from bss.core.translation import forget_overrides
 
     cache.clear()
     forget_overrides()
+    # A request made by an earlier test leaves its user's language active in this thread.
+    translation.deactivate()
     database = _database_fixture(request)
     if database is not None:
         request.getfixturevalue(database)

@@ -316,3 +316,27 @@ def test_the_document_speaks_the_account_language(s16_offer: Offer) -> None:
     # Greek culture of EUR: comma decimals, euro sign after the amount.
     assert "359,60\xa0€" in html
     assert "290,00\xa0€" in html
+
+
+def test_sharing_through_the_page_emails_the_chosen_contact(
+    s16_offer: Offer,
+    customer: Any,
+    admin_client: Client,
+    smtp_server: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    contact = Contact.objects.create(
+        account=customer, last_name="Nikolaou", first_name="Maria", email="maria@acme.example"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("offers:share", args=[s16_offer.pk]),
+            {"contacts": [contact.pk], "create_link": "on", "message": "Here it is."},
+        )
+
+    assert response.status_code == 302
+    [message] = smtp_server.messages
+    assert message["To"] == "maria@acme.example"
+    page = admin_client.get(s16_offer.get_absolute_url())
+    assert 'id="share-link"' in page.content.decode()

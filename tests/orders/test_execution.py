@@ -349,3 +349,59 @@ def test_a_checkout_of_automatic_products_executes_at_once(customer: Any, make_p
     assert order.status.name == "Executed"
     assert Event.objects.filter(name="order.submitted", aggregate_id=str(order.pk)).count() == 1
     assert Subscription.objects.count() == 1
+
+
+def test_the_audit_trail_names_who_executed(two_item_order: Order, sales_user: Any) -> None:
+    from bss.core.audit import audit_trail
+
+    execution.order_execute(actor=sales_user, order=two_item_order, start_date=DAY_1)
+
+    [status_change] = [
+        entry
+        for entry in audit_trail(two_item_order)
+        if entry.action == entry.Action.UPDATE and "status" in (entry.changes_dict or {})
+    ]
+    assert status_change.actor == sales_user
+
+
+def test_the_first_invoice_takes_the_chosen_date(
+    two_item_order: Order, sales_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        execution.order_execute(
+            actor=sales_user,
+            order=two_item_order,
+            start_date=DAY_1,
+            invoice_date=date(2026, 4, 17),
+        )
+
+    [invoice] = Invoice.objects.all()
+    assert invoice.invoice_date == date(2026, 4, 17)
+    assert invoice.net_total == D("120.00")
+
+
+def test_an_invoice_date_before_the_start_is_refused(two_item_order: Order) -> None:
+    with pytest.raises(ValidationError, match="before the start date"):
+        execution.order_execute(
+            actor=None, order=two_item_order, start_date=DAY_1, invoice_date=date(2026, 4, 1)
+        )
+    assert not Subscription.objects.exists()
+
+
+def test_one_off_items_become_assets_exactly_once(customer: Any, make_plan: Any) -> None:
+    from catalogue.models import BillingCycle
+    from subscriptions.models import Asset
+
+    onboarding = make_plan(cycle=BillingCycle.ONE_TIME, EUR="450", name="Onboarding")
+    order = services.order_create(actor=None, account=customer)
+    item = services.order_item_add(
+        actor=None, order=order, product=onboarding.product, plan=onboarding
+    )
+
+    result = execution.order_execute(actor=None, order=order, start_date=DAY_1)
+    execution.order_execute(actor=None, order=order, start_date=DAY_1)
+
+    [asset] = Asset.objects.all()
+    assert result.asset_ids == [asset.pk]
+    assert (asset.origin_order_item_id, asset.quantity, asset.unit_price) == (item.pk, 1, D("450"))
+    assert not Subscription.objects.exists()

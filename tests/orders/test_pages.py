@@ -265,3 +265,37 @@ def test_the_offer_page_and_convert_button(
     converted = admin_client.post(reverse("offers:convert", args=[offer.pk]))
     order = Order.objects.get()
     assert converted["Location"] == order.get_absolute_url()
+
+
+def test_a_quantity_change_through_the_page_picks_a_live_subscription(
+    admin_client: Client, customer: Any, make_plan: Any
+) -> None:
+    from subscriptions import services as subscription_services
+
+    plan = make_plan(EUR="10", name="Seats")
+    seats = subscription_services.subscription_create(
+        actor=None,
+        account=customer,
+        product=plan.product,
+        plan=plan,
+        quantity=10,
+        start_date=date(2026, 4, 16),
+    )
+    order = services.order_create(actor=None, account=customer)
+
+    page = admin_client.get(order.get_absolute_url())
+    assert f"{seats.number} · Seats × 10" in page.content.decode()  # noqa: RUF001 - a times sign
+    admin_client.post(
+        reverse("orders:item_add", args=[order.pk]),
+        {
+            "plan": plan.pk,
+            "quantity": "15",
+            "discount_percent": "0",
+            "action": "change_quantity",
+            "target_subscription": seats.pk,
+        },
+    )
+    admin_client.post(reverse("orders:execute", args=[order.pk]), {"start_date": "2026-04-16"})
+
+    seats.refresh_from_db()
+    assert seats.quantity == 15

@@ -118,3 +118,33 @@ def test_finished_orders_are_read_only(customer: Any, make_plan: Any) -> None:
             actor=None, order=order, status=statuses.mandatory(SystemStatus.SUBMITTED)
         )
     assert Order.objects.get(pk=order.pk).notes == ""
+
+
+def test_submitting_and_canceling_emit_events(customer: Any, make_plan: Any) -> None:
+    from bss.core.models import Event
+
+    plan = make_plan(EUR="10")
+    draft = services.order_create(actor=None, account=customer, status=statuses.mandatory("draft"))
+    with pytest.raises(ValidationError, match="Add at least one item"):
+        services.order_set_status(
+            actor=None, order=draft, status=statuses.mandatory(SystemStatus.SUBMITTED)
+        )
+    services.order_item_add(actor=None, order=draft, product=plan.product, plan=plan)
+    assert not Event.objects.filter(name="order.submitted").exists()
+    services.order_set_status(
+        actor=None, order=draft, status=statuses.mandatory(SystemStatus.SUBMITTED)
+    )
+    direct = services.order_create(actor=None, account=customer)
+    services.order_cancel(actor=None, order=direct, reason="Customer changed their mind")
+
+    submitted = Event.objects.filter(name="order.submitted").order_by("pk")
+    assert [event.payload["order_id"] for event in submitted] == [draft.pk, direct.pk]
+    [canceled] = Event.objects.filter(name="order.canceled")
+    assert canceled.payload == {
+        "order_id": direct.pk,
+        "number": direct.number,
+        "account_id": customer.pk,
+        "billing_account_id": customer.pk,
+        "status": "Canceled",
+        "reason": "Customer changed their mind",
+    }
