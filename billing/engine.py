@@ -112,6 +112,7 @@ def invoice_due_charges(
     """
     issued: list[Invoice] = []
     with transaction.atomic():
+        Account.objects.select_for_update().filter(pk=billing_account.pk).first()
         currencies = (
             Charge.objects.filter(
                 billing_account=billing_account, invoice__isnull=True, bill_on__lte=up_to

@@ -336,28 +336,21 @@ def record_change_charges(changes: Sequence[SubscriptionChange]) -> list[Charge]
 def _invoice_after_commit(billing_account_ids: set[int]) -> None:
     """Accounts invoiced on the order day get their invoice once this transaction commits.
 
-    One callback per account and transaction: an order with three items is one invoice.
+    The first callback of a transaction invoices every due charge of the account, so an
+    order with three items is one invoice; later callbacks find nothing left.
     """
-    connection = transaction.get_connection()
-    pending: set[int] = getattr(connection, "_bss_invoice_now", None) or set()
-    new = billing_account_ids - pending
-    if not new:
-        return
-    pending |= new
-    connection._bss_invoice_now = pending  # type: ignore[attr-defined]
+    ids = sorted(billing_account_ids)
+    transaction.on_commit(lambda: invoice_order_day_accounts(ids))
 
-    def run() -> None:
-        from accounts.models import Account
-        from billing.engine import invoice_due_charges
 
-        ids = getattr(connection, "_bss_invoice_now", set())
-        connection._bss_invoice_now = set()  # type: ignore[attr-defined]
-        today = timezone.localdate()
-        for account in Account.objects.filter(pk__in=ids):
-            if billing_profile(account).invoices_on_order_day:
-                invoice_due_charges(actor=None, billing_account=account, up_to=today)
+def invoice_order_day_accounts(billing_account_ids: Sequence[int]) -> None:
+    from accounts.models import Account
+    from billing.engine import invoice_due_charges
 
-    transaction.on_commit(run)
+    today = timezone.localdate()
+    for account in Account.objects.filter(pk__in=billing_account_ids):
+        if billing_profile(account).invoices_on_order_day:
+            invoice_due_charges(actor=None, billing_account=account, up_to=today)
 
 
 def charge_due_periods(

@@ -7,6 +7,9 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = _("Subscriptions")
 
     def ready(self) -> None:
-        from subscriptions import wiring
+        from accounts import registry
+        from subscriptions import selectors, wiring
 
+        registry.register_figure_provider("monthly_run_rate", selectors.monthly_run_rate)
+        registry.register_figure_provider("annual_subscriptions", selectors.annual_run_rate)
         wiring.register()
