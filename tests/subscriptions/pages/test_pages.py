@@ -225,7 +225,7 @@ def test_the_account_page_lists_subscriptions_and_assets(
     account = live_subscription.account
     url = account.get_absolute_url()
 
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         tab = admin_client.get(f"{url}?tab=subscriptions")
     assets = admin_client.get(f"{url}?tab=assets")
 
