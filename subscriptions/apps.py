@@ -8,13 +8,9 @@ class SubscriptionsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import registry
-        from subscriptions import selectors
+        from subscriptions import lifecycle_registry, selectors, wiring
 
         registry.register_figure_provider("monthly_run_rate", selectors.monthly_run_rate)
         registry.register_figure_provider("annual_subscriptions", selectors.annual_run_rate)
-        from subscriptions import wiring
-
         wiring.register()
-        from subscriptions import lifecycle_registry
-
         lifecycle_registry.register()
