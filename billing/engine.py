@@ -74,7 +74,9 @@ def bill_account(
             subscriptions = subscriptions_to_bill(billing_account_id)
             if subscription_ids is not None:
                 subscriptions = subscriptions.filter(pk__in=list(subscription_ids))
-            for subscription in subscriptions:
+            # Usage ingestion holds its subscriptions FOR SHARE: a batch either commits
+            # before this lock and is rated now, or waits and is refused as a closed period.
+            for subscription in subscriptions.select_for_update(of=("self",)):
                 due = charge_due_periods(subscription, run_date, actor=actor)
                 subscription.save()
                 result.charges += due
