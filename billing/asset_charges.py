@@ -31,7 +31,7 @@ from billing.services import (
     invoice_from_charges,
     invoice_issue,
 )
-from billing.subscription_charges import _invoice_after_commit
+from billing.subscription_charges import invoice_after_commit
 from subscriptions import asset_hooks
 from subscriptions.amounts import line_amount, percent_of
 from subscriptions.asset_hooks import AssetChange
@@ -116,7 +116,7 @@ def _record_purchase(change: AssetChange) -> None:
             )
         ],
     )
-    _invoice_after_commit({charge.billing_account_id for charge in stored})
+    invoice_after_commit({charge.billing_account_id for charge in stored})
 
 
 def _issue(change: AssetChange, invoice: Invoice, day: date) -> Invoice:
@@ -182,7 +182,7 @@ def _reprice(change: AssetChange) -> None:
                 ),
             )
         stored = charge_record(actor=change.actor, charges=inputs)
-        _invoice_after_commit({charge.billing_account_id for charge in stored})
+        invoice_after_commit({charge.billing_account_id for charge in stored})
         return
     assert old is not None
     assert old.invoice is not None

@@ -225,7 +225,7 @@ class _Roller:
             and subscription.price_protected_until <= end
         ):
             subscription.price_protected_until = None
-        subscription.final_unit_price = subscription_services._final_unit_price(
+        subscription.final_unit_price = subscription_services.net_unit_price(
             subscription.effective_unit_price, subscription.discount_percent
         )
         subscription.current_period_start = end
@@ -257,7 +257,7 @@ class _Roller:
             event_row(
                 "subscription.renewed",
                 aggregate=subscription,
-                payload=subscription_services._payload(subscription),
+                payload=subscription_services.event_payload(subscription),
             )
         )
 

@@ -22,10 +22,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.selectors import BillingProfile, billing_profile
+from accounts.selectors import BillingProfile, billing_profile, quote_for_account
 from billing.models import Charge, ChargeKind
 from billing.services import ChargeInput, charge_record
 from bss.core.money import quantize
@@ -38,6 +39,7 @@ from subscriptions.models import (
     Subscription,
     SubscriptionChange,
     SubscriptionStatus,
+    UsageRecord,
 )
 from subscriptions.periods import Period, full_cycle_start
 
@@ -104,11 +106,6 @@ def period_charge(
 
 def usage_charges(subscription: Subscription, period: Period) -> list[ChargeInput]:
     """Rate the usage of ``period`` with the plan's price (tiers apply to the period total)."""
-    from django.db.models import Sum
-
-    from accounts.selectors import quote_for_account
-    from subscriptions.models import UsageRecord
-
     total = UsageRecord.objects.filter(
         subscription=subscription, occurred_on__gte=period.start, occurred_on__lt=period.end
     ).aggregate(total=Sum("quantity"))["total"] or Decimal(0)
@@ -339,11 +336,11 @@ def record_change_charges(changes: Sequence[SubscriptionChange]) -> list[Charge]
     stored = charge_record(actor=None, charges=inputs)
     for subscription, through in charged_through.values():
         subscription_services.record_charged_through(subscription, through)
-    _invoice_after_commit({charge.billing_account_id for charge in stored})
+    invoice_after_commit({charge.billing_account_id for charge in stored})
     return stored
 
 
-def _invoice_after_commit(billing_account_ids: set[int]) -> None:
+def invoice_after_commit(billing_account_ids: set[int]) -> None:
     """Accounts invoiced on the order day get their invoice once this transaction commits.
 
     The first callback of a transaction invoices every due charge of the account, so an

@@ -183,7 +183,7 @@ def follow_bundle(
     if bundle.status in LIVE_STATUSES:
         if component.term_start != old_term_start:
             changes.append(
-                services._record(
+                services.record_change(
                     component,
                     ChangeKind.RENEWED,
                     actor=actor,
@@ -207,7 +207,7 @@ def follow_bundle(
     component.end_reason = _("Ended with bundle %(number)s") % {"number": bundle.number}
     kind = ChangeKind.EXPIRED if bundle.status == SubscriptionStatus.EXPIRED else ChangeKind.CANCEL
     changes.append(
-        services._record(
+        services.record_change(
             component,
             kind,
             actor=actor,

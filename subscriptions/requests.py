@@ -121,7 +121,7 @@ def customer_request_submit(
     if kind not in CustomerRequestKind.values:
         raise ValidationError({"kind": _("Choose a cancellation or a downgrade.")})
     with transaction.atomic(), acting_as(actor):
-        subscription = services._lock(subscription)
+        subscription = services.lock_subscription(subscription)
         if kind in CANCEL_KINDS:
             expected = (
                 CustomerRequestKind.ADDON_CANCEL
@@ -374,7 +374,7 @@ def quantity_change_or_schedule(
     if (
         isinstance(new_quantity, int)
         and new_quantity < subscription.quantity
-        and not services._window_open(subscription, at)
+        and not services.cancellation_window_open(subscription, at)
     ):
         return services.future_request_create(
             actor=actor,

@@ -28,7 +28,12 @@ from bss.core.numbering import next_number
 from catalogue.models import CYCLE_MONTHS, BundleComponent, ChargeType, Product, ProductPlan
 from catalogue.relations import upgrade_targets
 from subscriptions import hooks
-from subscriptions.amounts import RefundDecision, RefundRefused, cancellation_refund
+from subscriptions.amounts import (
+    RefundDecision,
+    RefundRefused,
+    cancellation_refund,
+    change_price,
+)
 from subscriptions.models import (
     LIVE_STATUSES,
     SUBSCRIPTION_TRANSITIONS,
@@ -96,7 +101,7 @@ def _local_date(moment: datetime) -> date:
     return timezone.localdate(moment) if timezone.is_aware(moment) else moment.date()
 
 
-def _check_transition(subscription: Subscription, target: str) -> None:
+def check_status_change(subscription: Subscription, target: str) -> None:
     if target not in SUBSCRIPTION_TRANSITIONS[subscription.status]:
         raise ValidationError(
             {
@@ -109,7 +114,7 @@ def _check_transition(subscription: Subscription, target: str) -> None:
         )
 
 
-def _lock(subscription: Subscription) -> Subscription:
+def lock_subscription(subscription: Subscription) -> Subscription:
     return (
         Subscription.objects.select_for_update(of=("self",))
         .select_related("product__product_type", "plan", "promotion", "account")
@@ -117,7 +122,7 @@ def _lock(subscription: Subscription) -> Subscription:
     )
 
 
-def _record(
+def record_change(
     subscription: Subscription,
     kind: str,
     *,
@@ -139,7 +144,7 @@ def _record(
     return change
 
 
-def _payload(subscription: Subscription, **extra: Any) -> dict[str, Any]:
+def event_payload(subscription: Subscription, **extra: Any) -> dict[str, Any]:
     return {
         "subscription_id": subscription.pk,
         "number": subscription.number,
@@ -157,11 +162,11 @@ def _billing_method(plan: ProductPlan) -> str:
     return BillingMethod.PREPAID
 
 
-def _final_unit_price(unit_price: Decimal, discount_percent: Decimal) -> Decimal:
+def net_unit_price(unit_price: Decimal, discount_percent: Decimal) -> Decimal:
     return quantize_unit_price(unit_price * (HUNDRED - discount_percent) / HUNDRED)
 
 
-def _check_quantity(product: Product, quantity: int, field: str = "quantity") -> None:
+def check_quantity(product: Product, quantity: int, field: str = "quantity") -> None:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise ValidationError({field: _("The quantity must be a whole number of at least 1.")})
     if quantity < product.min_quantity:
@@ -185,7 +190,7 @@ def _check_discount(discount_percent: Decimal) -> None:
         raise ValidationError({"discount_percent": _("The discount must be between 0 and 100 %.")})
 
 
-def _anchor_and_alignment(account: Account, plan: ProductPlan, start: date) -> tuple[int, bool]:
+def anchor_and_alignment(account: Account, plan: ProductPlan, start: date) -> tuple[int, bool]:
     """The anchor day of the periods and whether the first period is cut to it."""
     if plan.billing_date_rule == "specific_day" and plan.billing_day:
         return plan.billing_day, True
@@ -204,7 +209,7 @@ def _anchor_and_alignment(account: Account, plan: ProductPlan, start: date) -> t
     return start.day, False
 
 
-def _changes_done(changes: Sequence[SubscriptionChange]) -> None:
+def changes_done(changes: Sequence[SubscriptionChange]) -> None:
     hooks.changes_recorded(list(changes))
 
 
@@ -263,7 +268,7 @@ def subscription_create(
                 % {"account": account.name}
             }
         )
-    _check_quantity(product, quantity)
+    check_quantity(product, quantity)
     discount_percent = Decimal(discount_percent)
     _check_discount(discount_percent)
     if parent is not None and parent.account_id != account.pk:
@@ -296,7 +301,7 @@ def subscription_create(
         anchor, aligned = parent.anchor_day, True
         coterm = parent.current_period_end if parent.cycle_months == cycle_months else None
     else:
-        anchor, aligned = _anchor_and_alignment(account, plan, start_date)
+        anchor, aligned = anchor_and_alignment(account, plan, start_date)
         coterm = None
     with transaction.atomic(), acting_as(actor):
         if trial:
@@ -330,7 +335,7 @@ def subscription_create(
             unit_price=quantize_unit_price(resolved_price),
             user_unit_price=quantize_unit_price(unit_price) if unit_price is not None else None,
             discount_percent=discount_percent,
-            final_unit_price=_final_unit_price(effective_price, discount_percent),
+            final_unit_price=net_unit_price(effective_price, discount_percent),
             setup_fee=quote.setup_fee,
             promotion_id=getattr(promotion, "pk", None) or quote.promotion_id,
             billing_cycle=plan.billing_cycle,
@@ -378,7 +383,7 @@ def subscription_create(
             Account.objects.filter(pk=account.pk, first_order_date__isnull=True).update(
                 first_order_date=start_date
             )
-        change = _record(
+        change = record_change(
             subscription,
             ChangeKind.TRIAL_STARTED if trial else ChangeKind.CREATED,
             actor=actor,
@@ -392,12 +397,12 @@ def subscription_create(
             period_end=period.end,
             origin_order_item_id=origin_order_item_id,
         )
-        _changes_done([change])
+        changes_done([change])
         emit_event(
             "subscription.created",
             actor=actor,
             aggregate=subscription,
-            payload=_payload(subscription, trial=trial),
+            payload=event_payload(subscription, trial=trial),
         )
     return subscription
 
@@ -467,7 +472,7 @@ def _in_current_period(subscription: Subscription, day: date) -> None:
         )
 
 
-def _window_open(subscription: Subscription, at: datetime) -> bool:
+def cancellation_window_open(subscription: Subscription, at: datetime) -> bool:
     product_type = subscription.product.product_type
     window = product_type.cancellation_window_hours if product_type else 0
     if not window:
@@ -494,12 +499,12 @@ def subscription_change_quantity(
     """Set a new total quantity now; billing charges or credits the rest of the period."""
     at = _now(effective_at)
     with transaction.atomic(), acting_as(actor):
-        subscription = _lock(subscription)
+        subscription = lock_subscription(subscription)
         if origin_order_item_id is not None:
             done = subscription.changes.filter(origin_order_item_id=origin_order_item_id).first()
             if done is not None:
                 return done
-        _check_quantity(subscription.product, new_quantity, "new_quantity")
+        check_quantity(subscription.product, new_quantity, "new_quantity")
         if new_quantity == subscription.quantity:
             raise ValidationError(
                 {
@@ -514,7 +519,7 @@ def subscription_change_quantity(
         _require_billable_change(subscription, what=_("quantity change"))
         day = _local_date(at)
         _in_current_period(subscription, day)
-        if new_quantity < subscription.quantity and not _window_open(subscription, at):
+        if new_quantity < subscription.quantity and not cancellation_window_open(subscription, at):
             raise ValidationError(
                 {
                     "new_quantity": _(
@@ -527,7 +532,7 @@ def subscription_change_quantity(
         subscription.quantity = new_quantity
         subscription.save(update_fields=["quantity", "updated_at"])
         _sync_components(subscription, actor=actor, at=at, source=source)
-        change = _record(
+        change = record_change(
             subscription,
             ChangeKind.QUANTITY,
             actor=actor,
@@ -543,12 +548,12 @@ def subscription_change_quantity(
             note=note,
         )
         _cancel_pending_requests(subscription, FutureRequestType.QUANTITY, actor=actor)
-        _changes_done([change])
+        changes_done([change])
         emit_event(
             "subscription.quantity_changed",
             actor=actor,
             aggregate=subscription,
-            payload=_payload(subscription, old_quantity=old, new_quantity=new_quantity),
+            payload=event_payload(subscription, old_quantity=old, new_quantity=new_quantity),
         )
     return change
 
@@ -597,7 +602,7 @@ def future_request_create(
             raise ValidationError(
                 {"renewal_value": _("Enter the quantity for the renewal.")}
             ) from None
-        _check_quantity(subscription.product, value, "renewal_value")
+        check_quantity(subscription.product, value, "renewal_value")
         renewal_value = str(value)
     if str(renewal_value) == current:
         raise ValidationError({"renewal_value": _("The renewal value equals the current one.")})
@@ -617,7 +622,7 @@ def future_request_create(
             "subscription.future_request_created",
             actor=actor,
             aggregate=request,
-            payload=_payload(
+            payload=event_payload(
                 subscription,
                 request_id=request.pk,
                 type=request_type,
@@ -672,7 +677,7 @@ def subscription_upgrade(
     at = _now(effective_at)
     day = _local_date(at)
     with transaction.atomic(), acting_as(actor):
-        subscription = _lock(subscription)
+        subscription = lock_subscription(subscription)
         if origin_order_item_id is not None:
             done = subscription.changes.filter(
                 origin_order_item_id=origin_order_item_id, kind=ChangeKind.UPGRADE_OUT
@@ -722,7 +727,7 @@ def subscription_upgrade(
             subscription.save(update_fields=["quantity", "updated_at"])
 
         if target_subscription is not None:
-            target = _lock(target_subscription)
+            target = lock_subscription(target_subscription)
             if (
                 target.account_id != subscription.account_id
                 or target.product_id != target_product.pk
@@ -741,10 +746,10 @@ def subscription_upgrade(
                 )
             _require_billable_change(target, what=_("upgrade"))
             old_target_quantity = target.quantity
-            _check_quantity(target_product, old_target_quantity + quantity, "quantity")
+            check_quantity(target_product, old_target_quantity + quantity, "quantity")
             target.quantity = old_target_quantity + quantity
             target.save(update_fields=["quantity", "updated_at"])
-            target_change = _record(
+            target_change = record_change(
                 target,
                 ChangeKind.UPGRADE_IN,
                 actor=actor,
@@ -771,7 +776,7 @@ def subscription_upgrade(
                 source=source,
             )
             target_change = None
-        source_change = _record(
+        source_change = record_change(
             subscription,
             ChangeKind.UPGRADE_OUT,
             actor=actor,
@@ -793,12 +798,12 @@ def subscription_upgrade(
         changes = [source_change] + ([target_change] if target_change else [])
         if moved_all:
             changes += _cancel_addons(subscription, actor=actor, at=at, source=source, day=day)
-        _changes_done(changes)
+        changes_done(changes)
         emit_event(
             "subscription.upgraded",
             actor=actor,
             aggregate=subscription,
-            payload=_payload(
+            payload=event_payload(
                 subscription, target_subscription_id=target.pk, moved_quantity=quantity
             ),
         )
@@ -807,8 +812,6 @@ def subscription_upgrade(
 
 def _unused_credit(subscription: Subscription, quantity: int, day: date, method: str) -> Decimal:
     """The net credit for ``quantity`` seats from ``day`` to the period end (0 if unbilled)."""
-    from subscriptions.amounts import change_price
-
     if subscription.billing_method != BillingMethod.PREPAID:
         return Decimal(0)
     price = change_price(subscription, quantity_delta=-quantity, effective_date=day, method=method)
@@ -945,7 +948,7 @@ def subscription_cancel(
             {"refund": _("Choose the policy refund, no refund or a custom amount.")}
         )
     with transaction.atomic(), acting_as(actor):
-        subscription = _lock(subscription)
+        subscription = lock_subscription(subscription)
         if origin_order_item_id is not None:
             done = subscription.changes.filter(origin_order_item_id=origin_order_item_id).first()
             if done is not None:
@@ -967,12 +970,12 @@ def subscription_cancel(
         day = _cancel_day(subscription, timing, cancel_date, at)
         old_status = subscription.status
         if timing == CancelTiming.END_OF_PERIOD:
-            _check_transition(subscription, SubscriptionStatus.PENDING_CANCEL)
+            check_status_change(subscription, SubscriptionStatus.PENDING_CANCEL)
             subscription.status = SubscriptionStatus.PENDING_CANCEL
             subscription.cancel_on = day
             subscription.end_reason = reason[:300]
             subscription.save(update_fields=["status", "cancel_on", "end_reason", "updated_at"])
-            change = _record(
+            change = record_change(
                 subscription,
                 ChangeKind.CANCEL_SCHEDULED,
                 actor=actor,
@@ -986,12 +989,12 @@ def subscription_cancel(
                 note=reason[:500],
                 origin_order_item_id=origin_order_item_id,
             )
-            _changes_done([change])
+            changes_done([change])
             emit_event(
                 "subscription.cancel_scheduled",
                 actor=actor,
                 aggregate=subscription,
-                payload=_payload(subscription, effective_date=day.isoformat()),
+                payload=event_payload(subscription, effective_date=day.isoformat()),
             )
             return change
 
@@ -1026,7 +1029,7 @@ def subscription_cancel(
                     }
                 )
             amount = Decimal(custom_refund)
-        _check_transition(subscription, SubscriptionStatus.CANCELED)
+        check_status_change(subscription, SubscriptionStatus.CANCELED)
         subscription.status = SubscriptionStatus.CANCELED
         subscription.ended_on = day
         subscription.cancel_on = None
@@ -1034,7 +1037,7 @@ def subscription_cancel(
         subscription.save(
             update_fields=["status", "ended_on", "cancel_on", "end_reason", "updated_at"]
         )
-        change = _record(
+        change = record_change(
             subscription,
             ChangeKind.CANCEL,
             actor=actor,
@@ -1064,12 +1067,12 @@ def subscription_cancel(
         FutureRequest.objects.filter(
             subscription=subscription, status=FutureRequestStatus.PENDING
         ).update(status=FutureRequestStatus.CANCELED, revoked_at=timezone.now())
-        _changes_done(changes)
+        changes_done(changes)
         emit_event(
             "subscription.canceled",
             actor=actor,
             aggregate=subscription,
-            payload=_payload(subscription, effective_date=day.isoformat(), refund=str(amount)),
+            payload=event_payload(subscription, effective_date=day.isoformat(), refund=str(amount)),
         )
     return change
 
@@ -1107,7 +1110,7 @@ def _cancel_addons(
         dependant.end_reason = _("Canceled with %(number)s") % {"number": subscription.number}
         dependant.save(update_fields=["status", "ended_on", "end_reason", "updated_at"])
         changes.append(
-            _record(
+            record_change(
                 dependant,
                 ChangeKind.CANCEL,
                 actor=actor,
@@ -1137,7 +1140,7 @@ def subscription_revoke_cancellation(
 ) -> SubscriptionChange:
     at = _now(effective_at)
     with transaction.atomic(), acting_as(actor):
-        subscription = _lock(subscription)
+        subscription = lock_subscription(subscription)
         if subscription.status != SubscriptionStatus.PENDING_CANCEL:
             raise ValidationError(
                 {
@@ -1145,12 +1148,12 @@ def subscription_revoke_cancellation(
                     % {"number": subscription.number}
                 }
             )
-        _check_transition(subscription, SubscriptionStatus.ACTIVE)
+        check_status_change(subscription, SubscriptionStatus.ACTIVE)
         subscription.status = SubscriptionStatus.ACTIVE
         subscription.cancel_on = None
         subscription.end_reason = ""
         subscription.save(update_fields=["status", "cancel_on", "end_reason", "updated_at"])
-        change = _record(
+        change = record_change(
             subscription,
             ChangeKind.CANCEL_REVOKED,
             actor=actor,
@@ -1159,12 +1162,12 @@ def subscription_revoke_cancellation(
             old_status=SubscriptionStatus.PENDING_CANCEL,
             new_status=subscription.status,
         )
-        _changes_done([change])
+        changes_done([change])
         emit_event(
             "subscription.cancel_revoked",
             actor=actor,
             aggregate=subscription,
-            payload=_payload(subscription),
+            payload=event_payload(subscription),
         )
     return change
 
@@ -1186,14 +1189,14 @@ def _set_status(
 ) -> SubscriptionChange:
     at = _now(effective_at)
     with transaction.atomic(), acting_as(actor):
-        subscription = _lock(subscription)
-        _check_transition(subscription, target)
+        subscription = lock_subscription(subscription)
+        check_status_change(subscription, target)
         old = subscription.status
         subscription.status = target
         for name, value in extra_fields.items():
             setattr(subscription, name, value)
         subscription.save(update_fields=["status", *extra_fields, "updated_at"])
-        change = _record(
+        change = record_change(
             subscription,
             kind,
             actor=actor,
@@ -1203,8 +1206,8 @@ def _set_status(
             new_status=target,
             note=note[:500],
         )
-        _changes_done([change])
-        emit_event(event, actor=actor, aggregate=subscription, payload=_payload(subscription))
+        changes_done([change])
+        emit_event(event, actor=actor, aggregate=subscription, payload=event_payload(subscription))
     return change
 
 
@@ -1333,7 +1336,7 @@ def subscription_set_price_protection(
         raise ValidationError({"until": _("Price protection must last beyond today.")})
     changes = []
     with transaction.atomic(), acting_as(actor):
-        subscription = _lock(subscription)
+        subscription = lock_subscription(subscription)
         if not subscription.is_live:
             raise ValidationError({"status": _("The subscription is not live.")})
         targets = [subscription, *subscription.addons.filter(status=SubscriptionStatus.ACTIVE)]
@@ -1342,7 +1345,7 @@ def subscription_set_price_protection(
             target.price_protected_until = until
             target.save(update_fields=["price_protected_until", "updated_at"])
             changes.append(
-                _record(
+                record_change(
                     target,
                     ChangeKind.PRICE_PROTECTION,
                     actor=actor,
@@ -1354,7 +1357,7 @@ def subscription_set_price_protection(
                     },
                 )
             )
-        _changes_done(changes)
+        changes_done(changes)
     return changes
 
 
@@ -1385,7 +1388,7 @@ def subscription_edit_pricing(
     if discount_percent is not None:
         _check_discount(Decimal(discount_percent))
     with transaction.atomic(), acting_as(actor):
-        subscription = _lock(subscription)
+        subscription = lock_subscription(subscription)
         if cycle == "current":
             _require_billable_change(subscription, what=_("pricing change"))
         elif not subscription.is_live:
@@ -1429,13 +1432,13 @@ def subscription_edit_pricing(
             subscription.external_pricing_status = ""
             subscription.external_pricing_failure_reason = ""
             subscription.external_pricing_first_failure = None
-        subscription.final_unit_price = _final_unit_price(
+        subscription.final_unit_price = net_unit_price(
             subscription.effective_unit_price, new_discount
         )
         subscription.save()
         day = _local_date(at)
         _in_current_period(subscription, day)
-        change = _record(
+        change = record_change(
             subscription,
             ChangeKind.PRICE,
             actor=actor,
@@ -1452,12 +1455,12 @@ def subscription_edit_pricing(
                 "new_discount_percent": str(new_discount),
             },
         )
-        _changes_done([change])
+        changes_done([change])
         emit_event(
             "subscription.pricing_changed",
             actor=actor,
             aggregate=subscription,
-            payload=_payload(subscription),
+            payload=event_payload(subscription),
         )
     return change
 
@@ -1472,14 +1475,14 @@ def subscription_record_external_pricing(
 ) -> Subscription:
     """The answer of an external price sync; the first failure date survives retries."""
     with transaction.atomic(), acting_as(actor):
-        subscription = _lock(subscription)
+        subscription = lock_subscription(subscription)
         if succeeded:
             subscription.external_pricing_status = "successful"
             subscription.external_pricing_failure_reason = ""
             subscription.external_pricing_first_failure = None
             if unit_price is not None:
                 subscription.unit_price = quantize_unit_price(unit_price)
-                subscription.final_unit_price = _final_unit_price(
+                subscription.final_unit_price = net_unit_price(
                     subscription.effective_unit_price, subscription.discount_percent
                 )
         else:
@@ -1492,7 +1495,9 @@ def subscription_record_external_pricing(
                 "subscription.external_pricing_failed",
                 actor=actor,
                 aggregate=subscription,
-                payload=_payload(subscription, reason=subscription.external_pricing_failure_reason),
+                payload=event_payload(
+                    subscription, reason=subscription.external_pricing_failure_reason
+                ),
             )
         subscription.save()
     return subscription
@@ -1515,7 +1520,7 @@ def subscription_renew(
     """
     at = _now(effective_at)
     with transaction.atomic(), acting_as(actor):
-        subscription = _lock(subscription)
+        subscription = lock_subscription(subscription)
         if subscription.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED):
             raise ValidationError(
                 {"status": _("Only an active or suspended subscription can be renewed.")}
@@ -1529,7 +1534,7 @@ def subscription_renew(
             )
         subscription.auto_renew = True
         subscription.save(update_fields=["auto_renew", "updated_at"])
-        change = _record(
+        change = record_change(
             subscription,
             ChangeKind.RENEWED,
             actor=actor,
@@ -1539,7 +1544,7 @@ def subscription_renew(
             note=_("Renewal confirmed"),
             details={"manual": True},
         )
-        _changes_done([change])
+        changes_done([change])
     return change
 
 
@@ -1569,7 +1574,7 @@ def advance_one(
     ):
         subscription.status = SubscriptionStatus.EXPIRED
         subscription.ended_on = end
-        change = _record(
+        change = record_change(
             subscription,
             ChangeKind.EXPIRED,
             actor=actor,
@@ -1583,7 +1588,7 @@ def advance_one(
         emit_event(
             "subscription.expired",
             aggregate=subscription,
-            payload=_payload(subscription, trial=status == SubscriptionStatus.TRIAL),
+            payload=event_payload(subscription, trial=status == SubscriptionStatus.TRIAL),
         )
         return [change]
     if (
@@ -1594,7 +1599,7 @@ def advance_one(
         subscription.status = SubscriptionStatus.CANCELED
         subscription.ended_on = end
         subscription.cancel_on = None
-        change = _record(
+        change = record_change(
             subscription,
             ChangeKind.CANCEL,
             actor=actor,
@@ -1615,7 +1620,7 @@ def advance_one(
         emit_event(
             "subscription.canceled",
             aggregate=subscription,
-            payload=_payload(subscription, effective_date=end.isoformat(), refund="0"),
+            payload=event_payload(subscription, effective_date=end.isoformat(), refund="0"),
         )
         return changes
     if end >= subscription.term_end:
@@ -1677,7 +1682,7 @@ def _renew_term(
         subscription.unit_price = quantize_unit_price(quote.unit_price)
     if subscription.price_protected_until is not None and subscription.price_protected_until <= end:
         subscription.price_protected_until = None
-    subscription.final_unit_price = _final_unit_price(
+    subscription.final_unit_price = net_unit_price(
         subscription.effective_unit_price, subscription.discount_percent
     )
     subscription.current_period_start = end
@@ -1688,7 +1693,7 @@ def _renew_term(
     subscription.term_started_at = at
     subscription.term_end = add_months(end, subscription.term_months, subscription.anchor_day)
     subscription.cycle_number += 1
-    change = _record(
+    change = record_change(
         subscription,
         ChangeKind.RENEWED,
         actor=actor,
@@ -1703,7 +1708,7 @@ def _renew_term(
         period_end=subscription.current_period_end,
         details={"future_requests": applied},
     )
-    emit_event("subscription.renewed", aggregate=subscription, payload=_payload(subscription))
+    emit_event("subscription.renewed", aggregate=subscription, payload=event_payload(subscription))
     return change
 
 
@@ -1725,7 +1730,7 @@ def subscription_edit(
     from bss.setup.fields.values import validate_custom_data
 
     with transaction.atomic(), acting_as(actor):
-        subscription = _lock(subscription)
+        subscription = lock_subscription(subscription)
         subscription.friendly_name = friendly_name.strip()[:200]
         subscription.auto_renew = auto_renew
         if custom_data is not None:
@@ -1737,6 +1742,6 @@ def subscription_edit(
             "subscription.updated",
             actor=actor,
             aggregate=subscription,
-            payload=_payload(subscription),
+            payload=event_payload(subscription),
         )
     return subscription

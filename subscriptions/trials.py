@@ -218,7 +218,7 @@ def trial_upgrade_to_paid(
                     % {"account": account.name}
                 }
             )
-        services._check_quantity(product, quantity)
+        services.check_quantity(product, quantity)
         if subscription.parent_id is not None:
             parent = subscription.parent
             anchor, aligned = parent.anchor_day, True
@@ -228,7 +228,7 @@ def trial_upgrade_to_paid(
                 else None
             )
         else:
-            anchor, aligned = services._anchor_and_alignment(account, plan, day)
+            anchor, aligned = services.anchor_and_alignment(account, plan, day)
             coterm = None
         period = first_period(
             start=day,
@@ -244,7 +244,7 @@ def trial_upgrade_to_paid(
         old_quantity = subscription.quantity
         subscription.quantity = quantity
         subscription.unit_price = quantize_unit_price(quote.unit_price)
-        subscription.final_unit_price = services._final_unit_price(
+        subscription.final_unit_price = services.net_unit_price(
             subscription.effective_unit_price, subscription.discount_percent
         )
         if friendly_name is not None:
@@ -275,7 +275,7 @@ def trial_upgrade_to_paid(
             period_end=period.end,
             actor=_actor_or_none(actor),
         )
-        services._changes_done([change])
+        services.changes_done([change])
         emit_event(
             "subscription.trial_converted",
             actor=actor,
@@ -305,7 +305,7 @@ def trial_expire(
             or locked.trial_end > today
         ):
             return None
-        services._check_transition(locked, SubscriptionStatus.EXPIRED)
+        services.check_status_change(locked, SubscriptionStatus.EXPIRED)
         locked.status = SubscriptionStatus.EXPIRED
         locked.ended_on = locked.trial_end
         locked.end_reason = _("Trial ended without an upgrade")
@@ -443,7 +443,7 @@ def trial_upgrade_preview(
     subscription: Subscription, *, quantity: int, on: date
 ) -> tuple[date, date, Decimal]:
     """The first paid period and its unit price, for the upgrade dialog."""
-    anchor, aligned = services._anchor_and_alignment(subscription.account, subscription.plan, on)
+    anchor, aligned = services.anchor_and_alignment(subscription.account, subscription.plan, on)
     period = first_period(
         start=on, cycle_months=subscription.cycle_months, anchor_day=anchor, aligned=aligned
     )
