@@ -108,7 +108,6 @@ class BillingConfig(AppConfig):
                 order=50,
             )
         )
-        registry.register_figure_provider("balance", selectors.balance)
         registry.register_figure_provider("overdue_amount", selectors.overdue_amount)
         registry.register_credit_term(
             registry.UNPAID_DEBITS, "billing.invoices", selectors.unpaid_debits

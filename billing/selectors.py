@@ -136,19 +136,6 @@ def invoices_missing_pdf() -> QuerySet[Invoice]:
 # --------------------------------------------------------------------- account figures
 
 
-def balance(account: Account) -> Decimal:
-    """Open debit balances less open credit balances, in the account's currency."""
-    rows = (
-        Invoice.objects.filter(
-            billing_account=account, currency=account.currency, status__in=OPEN_STATUSES
-        )
-        .values("kind")
-        .annotate(total=Sum("balance_due"))
-    )
-    totals = {row["kind"]: row["total"] or Decimal(0) for row in rows}
-    return totals.get(InvoiceKind.DEBIT, Decimal(0)) - totals.get(InvoiceKind.CREDIT, Decimal(0))
-
-
 def overdue_amount(account: Account) -> Decimal:
     total = Invoice.objects.filter(
         billing_account=account,
