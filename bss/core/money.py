@@ -20,7 +20,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, localcontext
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
 from typing import NamedTuple, TypeAlias
 
@@ -121,14 +121,24 @@ def _check_period(period_start: date, period_end: date) -> int:
 # ---------------------------------------------------------------------------- rounding
 
 
+# Decimal's own ROUND_HALF_UP is the same rule; with unbounded precision its quantize is
+# exact, and much faster than going through Fraction (the billing run rounds every line).
+_EXACT_HALF_UP = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, rounding=ROUND_HALF_UP)
+
+
+def _round_decimal(value: Decimal, places: int) -> Decimal:
+    result = value.quantize(Decimal((0, (1,), -places)), context=_EXACT_HALF_UP)
+    return result.copy_abs() if result.is_zero() else result
+
+
 def quantize(amount: Amount, currency: str) -> Decimal:
     """Round ``amount`` half-up (ties away from zero) to the currency's minor unit."""
-    return _round_half_up(Fraction(_to_decimal(amount)), minor_units(currency))
+    return _round_decimal(_to_decimal(amount), minor_units(currency))
 
 
 def quantize_unit_price(amount: Amount) -> Decimal:
     """Round a unit price half-up to ``UNIT_PRICE_PLACES`` (4) decimals."""
-    return _round_half_up(Fraction(_to_decimal(amount)), UNIT_PRICE_PLACES)
+    return _round_decimal(_to_decimal(amount), UNIT_PRICE_PLACES)
 
 
 # -------------------------------------------------------------------------- formatting

@@ -579,3 +579,16 @@ def test_prorate_30_day_caps_at_the_whole(amount: Decimal, days: int, currency: 
     assert min(D(0), whole) <= result <= max(D(0), whole)
     if days >= 30:
         assert result == whole
+
+
+@PROPERTY_SETTINGS
+@given(amount=AMOUNTS, currency=CURRENCIES)
+def test_quantize_agrees_with_exact_rational_rounding(amount: Decimal, currency: str) -> None:
+    """Decimal's quantize (the fast path) rounds exactly as the rational reference does."""
+    places = minor_units(currency)
+    scaled = abs(Fraction(amount)) * 10**places
+    units, remainder = divmod(scaled.numerator, scaled.denominator)
+    units += 2 * remainder >= scaled.denominator
+    expected = D(units if amount >= 0 else -units).scaleb(-places)
+    assert quantize(amount, currency) == expected
+    assert str(quantize(amount, currency)) == str(expected.copy_abs() if not units else expected)
