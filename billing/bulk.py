@@ -29,6 +29,7 @@ from typing import Any
 from auditlog.cid import get_cid
 from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
+from auditlog.registry import auditlog
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
@@ -38,6 +39,7 @@ from django.utils import timezone
 from accounts.models import Account, Address, PriceListAssignment
 from billing import numbering
 from billing.customers import (
+    CustomerSnapshot,
     customer_snapshot,
     profile_for,
     seller_details,
@@ -45,6 +47,7 @@ from billing.customers import (
 )
 from billing.models import (
     Charge,
+    ChargeKind,
     Invoice,
     InvoiceCounter,
     InvoiceKind,
@@ -65,9 +68,11 @@ from billing.services import (
 from billing.subscription_charges import RollContext, charge_due_periods
 from billing.taxes import TaxTable, is_reverse_charge_candidate
 from bss.core.audit import acting_as
-from bss.core.events import emit_events, event_row
+from bss.core.bulk_writes import assign_ids, copy_insert, copy_rows, copy_update
+from bss.core.events import emit_events, event_values
 from bss.core.money import quantize, quantize_unit_price
 from bss.setup.organization.selectors import organization
+from catalogue.models import Product, ProductPlan, Promotion
 from catalogue.pricing import PriceQuote, quote_price
 from subscriptions import services as subscription_services
 from subscriptions.models import (
@@ -132,6 +137,15 @@ def _is_plain(subscription: Subscription, with_requests: set[int]) -> bool:
     )
 
 
+def _usable(price_list: Any, account: Account, on_date: date) -> bool:
+    return (
+        price_list.currency == account.currency
+        and price_list.is_active
+        and (price_list.valid_from is None or price_list.valid_from <= on_date)
+        and (price_list.valid_until is None or price_list.valid_until >= on_date)
+    )
+
+
 class _Quotes:
     """``quote_for_account`` for many accounts: their price lists read once, quotes reused.
 
@@ -148,19 +162,17 @@ class _Quotes:
         for row in rows:
             self.assignments[row.account_id].append(row)
         self.cache: dict[tuple[Any, ...], PriceQuote] = {}
+        self.usable: dict[tuple[int, date], list[Any]] = {}
 
     def lists_for(self, account: Account, on_date: date) -> list[Any]:
-        usable = []
-        for assignment in self.assignments.get(account.pk, []):
-            price_list = assignment.price_list
-            if (
-                price_list.currency == account.currency
-                and price_list.is_active
-                and (price_list.valid_from is None or price_list.valid_from <= on_date)
-                and (price_list.valid_until is None or price_list.valid_until >= on_date)
-            ):
-                usable.append(price_list)
-        return usable
+        key = (account.pk, on_date)
+        if key not in self.usable:
+            self.usable[key] = [
+                assignment.price_list
+                for assignment in self.assignments.get(account.pk, [])
+                if _usable(assignment.price_list, account, on_date)
+            ]
+        return self.usable[key]
 
     def quote(self, subscription: Subscription, on_date: date) -> PriceQuote:
         account = subscription.account
@@ -191,8 +203,10 @@ class _Roller:
     def __init__(self, *, actor: Any, quotes: _Quotes) -> None:
         self.actor = actor
         self.quotes = quotes
-        self.changes: list[SubscriptionChange] = []
-        self.events: list[Any] = []
+        self.actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+        # Columns of the change rows and events, written without model instances.
+        self.changes: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
 
     def advance(self, subscription: Subscription) -> None:
         if subscription.status == SubscriptionStatus.PENDING:
@@ -237,24 +251,24 @@ class _Roller:
         subscription.term_end = add_months(end, subscription.term_months, subscription.anchor_day)
         subscription.cycle_number += 1
         self.changes.append(
-            SubscriptionChange(
-                subscription=subscription,
-                kind=ChangeKind.RENEWED,
-                source=ChangeSource.BILLING_RUN,
-                effective_at=at,
-                effective_date=end,
-                actor=self.actor if getattr(self.actor, "is_authenticated", False) else None,
-                old_quantity=old_quantity,
-                new_quantity=subscription.quantity,
-                old_unit_price=old_price,
-                new_unit_price=subscription.effective_unit_price,
-                period_start=subscription.current_period_start,
-                period_end=subscription.current_period_end,
-                details={"future_requests": []},
-            )
+            {
+                "subscription_id": subscription.pk,
+                "kind": ChangeKind.RENEWED,
+                "source": ChangeSource.BILLING_RUN,
+                "effective_at": at,
+                "effective_date": end,
+                "actor_id": self.actor_id,
+                "old_quantity": old_quantity,
+                "new_quantity": subscription.quantity,
+                "old_unit_price": old_price,
+                "new_unit_price": subscription.effective_unit_price,
+                "period_start": subscription.current_period_start,
+                "period_end": subscription.current_period_end,
+                "details": {"future_requests": []},
+            }
         )
         self.events.append(
-            event_row(
+            event_values(
                 "subscription.renewed",
                 aggregate=subscription,
                 payload=subscription_services.event_payload(subscription),
@@ -263,36 +277,21 @@ class _Roller:
 
 
 def _update_subscriptions(subscriptions: Sequence[Subscription]) -> None:
-    """One UPDATE ... FROM unnest(...) for every rolled subscription of the chunk."""
-    if not subscriptions:
-        return
+    """One COPY and one UPDATE for every rolled subscription of the chunk."""
     now = timezone.now()
     for subscription in subscriptions:
         subscription.updated_at = now
     names = [name for name, _type in SUBSCRIPTION_UPDATE_COLUMNS]
-    assignments = ", ".join(f"{name} = v.{name}" for name in names)
-    arrays = ", ".join(f"%s::{kind}[]" for _name, kind in SUBSCRIPTION_UPDATE_COLUMNS)
-    table = Subscription._meta.db_table
-    sql = (
-        f"UPDATE {table} AS s SET {assignments} "
-        f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(names)}) WHERE s.id = v.id"
+    copy_update(
+        Subscription,
+        names,
+        [(item.pk, *(getattr(item, name) for name in names)) for item in subscriptions],
     )
-    params = [[subscription.pk for subscription in subscriptions]]
-    params += [[getattr(subscription, name) for subscription in subscriptions] for name in names]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 def _link_charges(pairs: list[tuple[int, int]]) -> None:
-    if not pairs:
-        return
-    table = Charge._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS c SET invoice_id = v.invoice_id "
-            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, invoice_id) WHERE c.id = v.id",
-            [[charge_id for charge_id, _ in pairs], [invoice_id for _, invoice_id in pairs]],
-        )
+    """Put charges that existed before this run on the invoices planned for them."""
+    copy_update(Charge, ["invoice_id"], pairs)
 
 
 @dataclass
@@ -311,11 +310,11 @@ def _plan_invoice(
     *,
     run_date: date,
     table: TaxTable,
-    address: Address | None,
+    snapshot: CustomerSnapshot,
+    seller_country: str,
     series: Any,
 ) -> _Planned:
     """Mirrors invoice_from_charges + invoice_issue for a debit invoice without VAT check."""
-    snapshot = customer_snapshot(account, billing_address=address)
     profile = profile_for(account)
     invoice = Invoice(
         kind=InvoiceKind.DEBIT,
@@ -347,7 +346,7 @@ def _plan_invoice(
         for position, charge in enumerate(charges, start=1)
     ]
     context = _TaxContext(
-        seller_country=organization().country,
+        seller_country=seller_country,
         country=snapshot.country,
         state=snapshot.state,
         vat_number=snapshot.vat_number,
@@ -399,15 +398,35 @@ def _state(subscription: Subscription) -> tuple[Any, ...]:
     return tuple(getattr(subscription, name) for name, _kind in SUBSCRIPTION_UPDATE_COLUMNS[:-1])
 
 
+# Stands for the invoice number in the audit entries made before the number is taken;
+# a NUL cannot be stored in PostgreSQL text, so one left behind fails the COPY.
+NUMBER_PENDING = "\x00number\x00"
+
+
 def _audit_entries(planned: Sequence[_Planned], actor: Any) -> list[LogEntry]:
-    """The two entries auditlog writes for an invoice created as a draft and then issued."""
+    """The two entries auditlog writes for an invoice created as a draft and then issued.
+
+    Made before the counter is locked, with ``NUMBER_PENDING`` as the number;
+    ``_fill_numbers`` puts the real one in. The diff depends only on the audited fields,
+    which most invoices of a run share: each distinct diff is computed once.
+    """
     content_type = ContentType.objects.get_for_model(Invoice)
     as_json = getattr(settings, "AUDITLOG_STORE_JSON_CHANGES", False)
     cid = get_cid()
     who = actor if getattr(actor, "is_authenticated", False) else None
+    audited = [
+        Invoice._meta.get_field(name).attname
+        for name in auditlog.get_model_fields(Invoice)["include_fields"]
+    ]
+
+    def state(invoice: Invoice | None) -> tuple[Any, ...] | None:
+        return None if invoice is None else tuple(getattr(invoice, name) for name in audited)
+
+    diffs: dict[tuple[Any, ...], dict[str, Any]] = {}
     entries = []
     for item in planned:
-        issued = item.invoice
+        issued = copy.copy(item.invoice)
+        issued.number = NUMBER_PENDING
         draft = copy.copy(issued)
         draft.status, draft.number, draft.due_date = InvoiceStatus.DRAFT, None, None
         draft.linked_invoice = None
@@ -415,9 +434,12 @@ def _audit_entries(planned: Sequence[_Planned], actor: Any) -> list[LogEntry]:
             (LogEntry.Action.CREATE, None, draft, None),
             (LogEntry.Action.UPDATE, draft, issued, frozenset(ISSUE_FIELDS)),
         ):
-            changes = model_instance_diff(
-                old, new, fields_to_check=fields, use_json_for_changes=as_json
-            )
+            key = (action, state(old), state(new))
+            if not audited or key not in diffs:
+                diffs[key] = model_instance_diff(
+                    old, new, fields_to_check=fields, use_json_for_changes=as_json
+                )
+            changes = diffs[key]
             if not changes:
                 continue
             entries.append(
@@ -427,12 +449,26 @@ def _audit_entries(planned: Sequence[_Planned], actor: Any) -> list[LogEntry]:
                     object_id=issued.pk,
                     object_repr=str(new),
                     action=action,
-                    changes=changes,
+                    changes=dict(changes),
                     actor=who,
                     cid=cid,
                 )
             )
     return entries
+
+
+def _fill_numbers(entries: list[LogEntry], planned: Sequence[_Planned]) -> None:
+    numbers = {item.invoice.pk: item.invoice.number for item in planned}
+    for entry in entries:
+        if entry.object_repr == NUMBER_PENDING:
+            entry.object_repr = numbers[entry.object_id]
+        change = entry.changes.get("number")
+        if change is not None and change[1] == NUMBER_PENDING:
+            entry.changes["number"] = [change[0], numbers[entry.object_id]]
+
+
+class NumberingRefused(Exception):
+    """Another run numbered a later date while this chunk was being billed."""
 
 
 def bill_accounts_bulk(
@@ -443,39 +479,25 @@ def bill_accounts_bulk(
     Returns what was billed per account and the accounts left for ``bill_account``. The
     accounts are locked in id order, as ``bill_account`` locks one, so chunks, single
     accounts and a second run wait for each other instead of billing twice.
+
+    Everything is computed in memory first (rolls, charges, invoices with their keys
+    reserved) and written at the end with COPY; the invoice counter is locked last, so
+    concurrent chunks wait for each other only while their invoices are written.
     """
     outcome = BulkOutcome()
     ids = sorted(set(billing_account_ids))
     with transaction.atomic(), acting_as(actor):
-        accounts = {
-            account.pk: account
-            for account in Account.objects.select_for_update(of=("self",))
-            .filter(pk__in=ids)
-            .select_related("billing_account")
-            .prefetch_related(
-                Prefetch(
-                    "addresses",
-                    queryset=Address.objects.filter(kind="billing").order_by("pk"),
-                    to_attr="bulk_billing_addresses",
-                )
-            )
-            .order_by("pk")
-        }
+        accounts = _lock_accounts(ids)
+        if _numbering_refuses(run_date):
+            # take_number refuses this date; bill_account records that refusal per account.
+            outcome.fallback = list(accounts)
+            return outcome
         held = set(
             Invoice.objects.filter(
                 billing_account_id__in=ids, status=InvoiceStatus.DRAFT, hold_reason__gt=""
             ).values_list("billing_account_id", flat=True)
         )
-        subscriptions_by_account: dict[int, list[Subscription]] = defaultdict(list)
-        subscriptions = (
-            Subscription.objects.filter(billing_account_id__in=ids, status__in=LIVE_STATUSES)
-            .select_related(
-                "account__billing_account", "product__product_type", "plan", "promotion"
-            )
-            .order_by("billing_account_id", "pk")
-        )
-        for subscription in subscriptions:
-            subscriptions_by_account[subscription.billing_account_id].append(subscription)
+        subscriptions_by_account = _load_subscriptions(ids, accounts)
         with_requests = set(
             FutureRequest.objects.filter(
                 subscription__billing_account_id__in=ids, status=FutureRequestStatus.PENDING
@@ -489,6 +511,7 @@ def bill_accounts_bulk(
         roller = _Roller(actor=actor, quotes=quotes)
         charge_rows: list[Charge] = []
         rolled: list[Subscription] = []
+        snapshots: dict[int, CustomerSnapshot] = {}
         for account_id in ids:
             account = accounts.get(account_id)
             items = subscriptions_by_account.get(account_id, [])
@@ -529,17 +552,42 @@ def bill_accounts_bulk(
                 outcome.fallback.append(account_id)
                 continue
             charge_rows += rows
+            snapshots[account_id] = snapshot
             rolled += [
                 item for item, state in zip(items, before, strict=True) if _state(item) != state
             ]
             outcome.done[account_id] = BulkAccountResult(account_id, charges=len(rows))
-        Charge.objects.bulk_create(charge_rows, ignore_conflicts=True, batch_size=2000)
-        SubscriptionChange.objects.bulk_create(roller.changes, batch_size=2000)
+        assign_ids(charge_rows)
+        planned, earlier = _plan_invoices(
+            accounts,
+            outcome,
+            charge_rows,
+            run_date=run_date,
+            snapshots=snapshots,
+            seller_country=seller_country,
+        )
+        # Everything but the invoices themselves is written before the counter is
+        # locked (foreign keys are checked at commit): concurrent chunks wait for each
+        # other only while numbers are taken and the invoice rows written.
+        copy_insert(charge_rows)
+        copy_rows(SubscriptionChange, roller.changes)
         _update_subscriptions(rolled)
-        planned = _plan_invoices(accounts, outcome, run_date=run_date)
-        _issue(planned, outcome, actor=actor, run_date=run_date)
+        copy_insert([line for item in planned for line in item.lines])
+        copy_insert([line for item in planned for line in item.tax_lines])
+        _link_charges(earlier)
+        emit_events(roller.events)
+        _issue(planned, _audit_entries(planned, actor), actor=actor, run_date=run_date)
+        for item in planned:
+            outcome.done[item.account.pk].invoices.append(
+                BulkInvoice(
+                    item.invoice.pk,
+                    item.invoice.kind,
+                    item.invoice.currency,
+                    item.invoice.gross_total,
+                )
+            )
         invoice_events = [
-            event_row(
+            event_values(
                 "invoice.issued",
                 actor=actor,
                 aggregate=item.invoice,
@@ -547,7 +595,7 @@ def bill_accounts_bulk(
             )
             for item in planned
         ]
-        emit_events(roller.events + invoice_events)
+        emit_events(invoice_events)
         if planned and getattr(settings, "BILLING_RENDER_PDF_ON_ISSUE", True):
             invoice_ids = [item.invoice.pk for item in planned]
             transaction.on_commit(lambda: _enqueue_pdfs(invoice_ids))
@@ -555,40 +603,126 @@ def bill_accounts_bulk(
     return outcome
 
 
+def _lock_accounts(ids: list[int]) -> dict[int, Account]:
+    return {
+        account.pk: account
+        for account in Account.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .select_related("billing_account")
+        .prefetch_related(
+            Prefetch(
+                "addresses",
+                queryset=Address.objects.filter(kind="billing").order_by("pk"),
+                to_attr="bulk_billing_addresses",
+            )
+        )
+        .order_by("pk")
+    }
+
+
+def _load_subscriptions(
+    ids: list[int], accounts: dict[int, Account]
+) -> dict[int, list[Subscription]]:
+    """The live subscriptions billed to the accounts, with their account, product and plan.
+
+    Products, plans and promotions are shared by thousands of subscriptions: each is
+    read once and attached, instead of one copy per row as ``select_related`` would make.
+    """
+    subscriptions = list(
+        Subscription.objects.filter(billing_account_id__in=ids, status__in=LIVE_STATUSES).order_by(
+            "billing_account_id", "pk"
+        )
+    )
+    owners = dict(accounts)
+    missing = {item.account_id for item in subscriptions} - set(owners)
+    if missing:
+        owners.update(Account.objects.select_related("billing_account").in_bulk(missing))
+    products = Product.objects.select_related("product_type").in_bulk(
+        {item.product_id for item in subscriptions}
+    )
+    plans = ProductPlan.objects.in_bulk({item.plan_id for item in subscriptions})
+    promotions = Promotion.objects.in_bulk(
+        {item.promotion_id for item in subscriptions if item.promotion_id is not None}
+    )
+    by_account: dict[int, list[Subscription]] = defaultdict(list)
+    for item in subscriptions:
+        item.account = owners[item.account_id]
+        item.product = products[item.product_id]
+        item.plan = plans[item.plan_id]
+        item.promotion = promotions.get(item.promotion_id) if item.promotion_id else None
+        by_account[item.billing_account_id].append(item)
+    return by_account
+
+
+def _numbering_refuses(run_date: date) -> bool:
+    """Whether the debit series already numbered a later date (checked again under lock)."""
+    series = numbering.default_series(InvoiceKind.DEBIT)
+    year = run_date.year if series.resets_yearly else 0
+    last = (
+        InvoiceCounter.objects.filter(series=series, year=year)
+        .values_list("last_invoice_date", flat=True)
+        .first()
+    )
+    return last is not None and run_date < last
+
+
 def _enqueue_pdfs(invoice_ids: list[int]) -> None:
     for invoice_id in invoice_ids:
         _enqueue_pdf(invoice_id)
 
 
+def _kind_ranks() -> dict[str, int]:
+    """The database's order of the charge kinds (its collation), as invoice lines use it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k FROM unnest(%s::text[]) AS k ORDER BY k", [list(ChargeKind.values)]
+        )
+        return {row[0]: position for position, row in enumerate(cursor.fetchall())}
+
+
+def _charge_order(charges: list[Charge], ranks: dict[str, int]) -> None:
+    """Sort as invoice_from_charges reads them (its ORDER BY, evaluated here)."""
+    charges.sort(
+        key=lambda charge: (
+            charge.bill_on,
+            charge.subscription_id is None,
+            charge.subscription_id or 0,
+            charge.period_start,
+            ranks[charge.kind],
+            charge.pk,
+        )
+    )
+
+
 def _plan_invoices(
-    accounts: dict[int, Account], outcome: BulkOutcome, *, run_date: date
-) -> list[_Planned]:
+    accounts: dict[int, Account],
+    outcome: BulkOutcome,
+    new_charges: list[Charge],
+    *,
+    run_date: date,
+    snapshots: dict[int, CustomerSnapshot],
+    seller_country: str,
+) -> tuple[list[_Planned], list[tuple[int, int]]]:
     """Group each billed account's due charges per currency into invoices (not yet saved).
+
+    Due charges are the new ones and those already waiting uninvoiced (a change billed
+    on the next billing day). Returns the invoices and the (charge, invoice) pairs of
+    the waiting ones; the new ones carry their invoice already.
 
     An account whose charges in some currency add up to a credit is left uninvoiced here
     and handed to ``bill_account``, which issues credit invoices.
     """
     if not outcome.done:
-        return []
-    due = (
+        return [], []
+    waiting = list(
         Charge.objects.filter(
             billing_account_id__in=list(outcome.done), invoice__isnull=True, bill_on__lte=run_date
         )
         .select_for_update(of=("self",))
         .select_related("product")
-        # invoice_from_charges' line order, per account and currency.
-        .order_by(
-            "billing_account_id",
-            "currency",
-            "bill_on",
-            "subscription_id",
-            "period_start",
-            "kind",
-            "pk",
-        )
     )
     groups: dict[tuple[int, str], list[Charge]] = defaultdict(list)
-    for charge in due:
+    for charge in waiting + [charge for charge in new_charges if charge.bill_on <= run_date]:
         groups[(charge.billing_account_id, charge.currency)].append(charge)
     credits = {
         account_id
@@ -600,28 +734,42 @@ def _plan_invoices(
         del outcome.done[account_id]
     table = TaxTable.load()
     series = numbering.default_series(InvoiceKind.DEBIT)
+    ranks = _kind_ranks()
     planned = []
     for (account_id, currency), charges in sorted(groups.items()):
         if account_id in credits:
             continue
-        account = accounts[account_id]
-        address = (account.bulk_billing_addresses or [None])[0]
+        _charge_order(charges, ranks)
         planned.append(
             _plan_invoice(
-                account,
+                accounts[account_id],
                 currency,
                 charges,
                 run_date=run_date,
                 table=table,
-                address=address,
+                snapshot=snapshots[account_id],
+                seller_country=seller_country,
                 series=series,
             )
         )
-    return planned
+    invoices = [item.invoice for item in planned]
+    assign_ids(invoices)
+    waiting_ids = {charge.pk for charge in waiting}
+    earlier = []
+    for item in planned:
+        for line in item.lines:
+            line.invoice_id = item.invoice.pk
+            if line.charge_id in waiting_ids:
+                earlier.append((line.charge_id, item.invoice.pk))
+            else:
+                line.charge.invoice_id = item.invoice.pk
+        for tax_line in item.tax_lines:
+            tax_line.invoice_id = item.invoice.pk
+    return planned, earlier
 
 
-def _issue(planned: list[_Planned], outcome: BulkOutcome, *, actor: Any, run_date: date) -> None:
-    """Number, save and link the planned invoices: one counter lock for the whole chunk."""
+def _issue(planned: list[_Planned], entries: list[LogEntry], *, actor: Any, run_date: date) -> None:
+    """Number and write the planned invoices and their audit entries under one lock."""
     if not planned:
         return
     series = planned[0].invoice.series
@@ -631,12 +779,9 @@ def _issue(planned: list[_Planned], outcome: BulkOutcome, *, actor: Any, run_dat
     )
     counter = InvoiceCounter.objects.select_for_update().get(series=series, year=year)
     if counter.last_invoice_date is not None and run_date < counter.last_invoice_date:
-        # take_number refuses this date; bill_account records that refusal per account.
-        for account_id in sorted({item.account.pk for item in planned}):
-            outcome.fallback.append(account_id)
-            outcome.done.pop(account_id, None)
-        planned.clear()
-        return
+        # A later date was numbered since the check at the start: the chunk rolls back
+        # and its accounts bill one by one, where the refusal is recorded per account.
+        raise NumberingRefused(run_date)
     issued_at = timezone.now()
     issued_by = actor if getattr(actor, "is_authenticated", False) else None
     seller = seller_details()
@@ -653,19 +798,6 @@ def _issue(planned: list[_Planned], outcome: BulkOutcome, *, actor: Any, run_dat
     counter.next_value = value
     counter.last_invoice_date = run_date
     counter.save(update_fields=["next_value", "last_invoice_date"])
-    Invoice.objects.bulk_create([item.invoice for item in planned], batch_size=1000)
-    InvoiceLine.objects.bulk_create(
-        [line for item in planned for line in item.lines], batch_size=2000
-    )
-    InvoiceTaxLine.objects.bulk_create(
-        [line for item in planned for line in item.tax_lines], batch_size=2000
-    )
-    _link_charges(
-        [(charge_id, item.invoice.pk) for item in planned for charge_id in item.charge_ids]
-    )
-    LogEntry.objects.bulk_create(_audit_entries(planned, actor), batch_size=2000)
-    for item in planned:
-        invoice = item.invoice
-        outcome.done[item.account.pk].invoices.append(
-            BulkInvoice(invoice.pk, invoice.kind, invoice.currency, invoice.gross_total)
-        )
+    copy_insert([item.invoice for item in planned])
+    _fill_numbers(entries, planned)
+    copy_insert(entries)

@@ -49,13 +49,14 @@ from billing.models import (
     InvoiceStatus,
 )
 from bss.core.audit import acting_as
+from bss.core.bulk_writes import supports_copy
 from bss.core.events import emit_event
 from bss.core.money import quantize
 from subscriptions.models import BILLED_STATUSES, LIVE_STATUSES, BillingMethod, Subscription
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_SIZE = 200
+DEFAULT_CHUNK_SIZE = 1000
 DEFAULT_STALE_SECONDS = 900
 ERROR_LENGTH = 2000
 
@@ -65,7 +66,8 @@ def chunk_size() -> int:
 
 
 def uses_bulk_path() -> bool:
-    return bool(getattr(settings, "BILLING_RUN_BULK", True))
+    """The bulk path writes with PostgreSQL's COPY; elsewhere accounts bill one by one."""
+    return bool(getattr(settings, "BILLING_RUN_BULK", True)) and supports_copy()
 
 
 # ------------------------------------------------------------------------------ discovery

@@ -256,8 +256,11 @@ class ChargeInput:
     currency: str | None = None
 
 
+CHARGE_KINDS = frozenset(ChargeKind.values)
+
+
 def _charge_row(charge: ChargeInput) -> Charge:
-    if charge.kind not in ChargeKind.values:
+    if charge.kind not in CHARGE_KINDS:
         raise ValidationError({"kind": _("Unknown charge kind %s.") % charge.kind})
     if charge.period_end <= charge.period_start:
         raise ValidationError(

@@ -171,7 +171,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "inter
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="UTC")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Billing runs: accounts per chunk task, the bulk path, when a silent run counts as dead.
-BILLING_RUN_CHUNK_SIZE = env.int("BILLING_RUN_CHUNK_SIZE", default=200)
+BILLING_RUN_CHUNK_SIZE = env.int("BILLING_RUN_CHUNK_SIZE", default=1000)
 BILLING_RUN_BULK = env.bool("BILLING_RUN_BULK", default=True)
 BILLING_RUN_STALE_SECONDS = env.int("BILLING_RUN_STALE_SECONDS", default=900)
 BILLING_RENDER_PDF_ON_ISSUE = env.bool("BILLING_RENDER_PDF_ON_ISSUE", default=True)

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 
+from bss.core.bulk_writes import copy_rows, supports_copy
 from bss.core.models import Event, EventDelivery
 
 logger = logging.getLogger(__name__)
@@ -55,21 +56,21 @@ def handlers_for(event_name: str) -> dict[str, EventHandler]:
     return {**_handlers.get(event_name, {}), **_handlers.get(ALL_EVENTS, {})}
 
 
-def event_row(
+def event_values(
     name: str,
     *,
     actor: Any = None,
     aggregate: Model | None = None,
     payload: dict[str, Any] | None = None,
-) -> Event:
-    """An unsaved event row, as ``emit_event`` writes it and ``emit_events`` takes it."""
-    return Event(
-        name=name,
-        payload=payload or {},
-        aggregate_type=aggregate._meta.label_lower if aggregate is not None else "",
-        aggregate_id=str(aggregate.pk) if aggregate is not None else "",
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-    )
+) -> dict[str, Any]:
+    """The columns of an event row, as ``emit_event`` writes it and ``emit_events`` takes it."""
+    return {
+        "name": name,
+        "payload": payload or {},
+        "aggregate_type": aggregate._meta.label_lower if aggregate is not None else "",
+        "aggregate_id": str(aggregate.pk) if aggregate is not None else "",
+        "actor_id": actor.pk if getattr(actor, "is_authenticated", False) else None,
+    }
 
 
 def emit_event(
@@ -83,25 +84,28 @@ def emit_event(
 
     A rolled-back transaction takes the event with it and dispatches nothing.
     """
-    event = event_row(name, actor=actor, aggregate=aggregate, payload=payload)
+    event = Event(**event_values(name, actor=actor, aggregate=aggregate, payload=payload))
     event.save()
     transaction.on_commit(partial(enqueue_dispatch, event.pk))
     return event
 
 
-def emit_events(events: list[Event]) -> list[Event]:
-    """Record many unsaved ``Event`` rows at once (bulk writers such as the billing run).
+def emit_events(rows: list[dict[str, Any]]) -> list[int]:
+    """Record many events (``event_values`` rows) at once, for bulk writers such as the
+    billing run; returns their ids.
 
     Same outbox contract as ``emit_event``: the rows are written in the caller's
     transaction and, after commit, one task message dispatches the whole batch.
     """
-    if not events:
+    if not rows:
         return []
-    created = Event.objects.bulk_create(events, batch_size=2000)
-    event_ids = [event.pk for event in created]
-
+    if supports_copy():
+        event_ids = copy_rows(Event, rows)
+    else:
+        created = Event.objects.bulk_create([Event(**row) for row in rows], batch_size=2000)
+        event_ids = [event.pk for event in created]
     transaction.on_commit(partial(enqueue_batch_dispatch, event_ids))
-    return created
+    return event_ids
 
 
 def enqueue_dispatch(event_id: int) -> None:

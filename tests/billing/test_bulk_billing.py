@@ -10,7 +10,7 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
 from accounts.models import Account
-from billing.bulk import bill_accounts_bulk
+from billing.bulk import NUMBER_PENDING, bill_accounts_bulk
 from billing.engine import bill_account
 from billing.models import Charge, Invoice
 from bss.core.models import Event
@@ -205,6 +205,13 @@ def test_bulk_path_bills_exactly_like_bill_account(
         assert len(slow_numbers) == len(fast_numbers) >= 1
         offsets = {f - s for s, f in zip(slow_numbers, fast_numbers, strict=True)}
         assert offsets == {len(slow_numbers)}
+    # and the bulk path's audit entries (made before the numbers were taken) name them
+    invoice_type = ContentType.objects.get_for_model(Invoice)
+    for invoice in Invoice.objects.filter(pk__gt=first_bulk_invoice):
+        entries = LogEntry.objects.filter(content_type=invoice_type, object_id=invoice.pk)
+        [issue] = [entry for entry in entries if "number" in entry.changes]
+        assert issue.changes["number"] == ["None", invoice.number]
+        assert NUMBER_PENDING not in issue.object_repr
     invoiced = Invoice.objects.filter(pk__gt=marks["invoice"])
     assert invoiced.filter(kind="credit").count() == 2
     assert invoiced.filter(is_reverse_charge=True).count() == 2
