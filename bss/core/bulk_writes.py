@@ -104,8 +104,8 @@ def _row(obj: models.Model, columns: list[tuple[models.Field, int]]) -> list[Any
 def copy_insert(objs: Sequence[models.Model]) -> None:
     """Insert unsaved objects of one model with COPY; each gets its primary key first.
 
-    No conflict handling: a unique violation fails the statement, and with it the
-    caller's transaction, as a plain INSERT would.
+    No conflict handling: a unique violation fails the statement (as Django's
+    ``IntegrityError``), and with it the caller's transaction, as a plain INSERT would.
     """
     if not objs:
         return
@@ -116,6 +116,7 @@ def copy_insert(objs: Sequence[models.Model]) -> None:
     table = connection.ops.quote_name(model._meta.db_table)
     with (
         connection.cursor() as cursor,
+        connection.wrap_database_errors,
         cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
     ):
         for obj in objs:
@@ -140,6 +141,7 @@ def copy_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list
     table = connection.ops.quote_name(model._meta.db_table)
     with (
         connection.cursor() as cursor,
+        connection.wrap_database_errors,
         cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
     ):
         for pk, row in zip(ids, rows, strict=True):
@@ -184,7 +186,10 @@ def copy_update(
             f"SELECT {pk}, {names} FROM {table} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE {stage}")
-        with cursor.cursor.copy(f"COPY {stage} ({pk}, {names}) FROM STDIN") as copy:
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {stage} ({pk}, {names}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         cursor.execute(
