@@ -38,7 +38,7 @@ def register() -> None:
         )
     )
     register_menu_entry(
-        MenuEntry("billing", _("Assets"), "assets:list", "assets", icon="box-seam", order=31)
+        MenuEntry("billing", _("Assets"), "assets:list", "assets", icon="box2", order=31)
     )
     register_setup_entry(
         MenuEntry(
