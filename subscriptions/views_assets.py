@@ -31,7 +31,7 @@ from bss.core.permissions import requires, user_has_permission
 from bss.core.visibility import can_access, get_visible_or_404
 from bss.setup.fields.forms import CustomFieldsFormMixin
 from bss.setup.fields.selectors import custom_field_sections
-from bss.setup.fields.values import account_context_of
+from bss.setup.fields.values import account_context_of, rule_matches
 from catalogue.models import Product
 from subscriptions import assets
 from subscriptions.models import Asset, AssetStatus
@@ -161,6 +161,18 @@ class AssetEditForm(CustomFieldsFormMixin, forms.Form):
                 "status": asset.get_status_display()
             }
         self.add_custom_fields(stored=dict(asset.custom_data or {}))
+        self._drop_fields_hidden_for(account_context_of(asset.account))
+
+    def _drop_fields_hidden_for(self, context: dict[str, Any]) -> None:
+        """The account never changes here: a field its display rule hides is not offered,
+        and its stored value is left alone."""
+        shown = []
+        for custom_field in self.custom_fields:
+            if rule_matches(custom_field.display_rule, context):
+                shown.append(custom_field)
+            else:
+                del self.fields[custom_field.filter_name]
+        self.custom_fields = shown
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -259,3 +259,31 @@ def test_the_filtered_list_query_count_does_not_grow_with_rows(
     assert response.status_code == 200
     assert len(response.context["rows"]) == 25
     assert Asset.objects.count() == 30
+
+
+def test_the_edit_page_offers_only_the_fields_the_accounts_display_rules_show(
+    licence: Asset, admin_client: Any, admin_user: Any, reservation_field: Any
+) -> None:
+    # given a field shown only for resellers, with a value stored through the service
+    field_services.custom_field_create(
+        actor=admin_user,
+        entity="asset",
+        label="Reseller reference",
+        field_type="text",
+        code="reseller_reference",
+        display_rule={"field": "account_type", "values": ["reseller"]},
+    )
+    Asset.objects.filter(pk=licence.pk).update(custom_data={"reseller_reference": "R-1"})
+    licence.refresh_from_db()
+
+    page = admin_client.get(edit_url(licence)).content.decode()
+    saved = admin_client.post(
+        edit_url(licence), {"expiration_date": "2027-03-10", "cf_reservation_id": "RI-2"}
+    )
+
+    # then the direct customer's asset offers only the reservation id and keeps the rest
+    assert 'name="cf_reservation_id"' in page
+    assert 'name="cf_reseller_reference"' not in page
+    assert saved.status_code == 302
+    licence.refresh_from_db()
+    assert licence.custom_data == {"reseller_reference": "R-1", "reservation_id": "RI-2"}
