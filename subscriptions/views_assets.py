@@ -51,7 +51,10 @@ EXPIRY_WINDOWS = (30, 60, 90, 365)
 class AssetFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=AssetStatus.choices)
     product = django_filters.ModelChoiceFilter(
-        label=_("Product"), queryset=Product.objects.order_by("name")
+        label=_("Product"),
+        queryset=Product.objects.filter(
+            pk__in=Asset.objects.values("product_id").distinct()
+        ).order_by("name"),
     )
     account = django_filters.CharFilter(
         label=_("Account"), method="filter_account", help_text=_("Name or number")
@@ -157,7 +160,7 @@ class AssetEditForm(CustomFieldsFormMixin, forms.Form):
         expiry.initial = asset.expiration_date
         if self.is_read_only:
             expiry.disabled = True
-            expiry.help_text = _("Read-only: the asset is %(status)s.") % {
+            expiry.help_text = _t("Read-only: the asset is %(status)s.") % {
                 "status": asset.get_status_display()
             }
         self.add_custom_fields(stored=dict(asset.custom_data or {}))
