@@ -23,6 +23,10 @@ class BillingConfig(AppConfig):
         from subscriptions.asset_hooks import register_asset_listener
 
         register_asset_listener("billing.asset_charges", record_asset_charges)
+        from billing.asset_charges import repricing_invoices
+        from subscriptions.asset_invoices import register_repricing_reader
+
+        register_repricing_reader("billing.asset_charges", repricing_invoices)
         from bss.core.registry import (
             MenuEntry,
             SearchProvider,

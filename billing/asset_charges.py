@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.selectors import BillingProfile, billing_profile
-from billing.models import Charge, ChargeKind, Invoice, InvoiceKind, InvoiceStatus
+from billing.models import Charge, ChargeKind, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from billing.services import (
     ChargeInput,
     CreditItem,
@@ -35,6 +35,7 @@ from billing.subscription_charges import invoice_after_commit
 from subscriptions import asset_hooks
 from subscriptions.amounts import line_amount, percent_of
 from subscriptions.asset_hooks import AssetChange
+from subscriptions.asset_invoices import AssetInvoice, RepricingInvoices
 from subscriptions.models import Asset
 
 logger = logging.getLogger(__name__)
@@ -238,3 +239,52 @@ def record_asset_charges(change: AssetChange) -> None:
         _record_purchase(change)
     elif change.kind == asset_hooks.REPRICED:
         _reprice(change)
+
+
+def _summary(invoice: Invoice | None) -> AssetInvoice | None:
+    if invoice is None:
+        return None
+    return AssetInvoice(
+        id=invoice.pk,
+        number=invoice.number,
+        kind=invoice.kind,
+        status=invoice.status,
+        invoice_date=invoice.invoice_date,
+        currency=invoice.currency,
+        net_total=invoice.net_total,
+        gross_total=invoice.gross_total,
+        linked_invoice_id=invoice.linked_invoice_id,
+    )
+
+
+def repricing_invoices(asset: Asset, version: int) -> RepricingInvoices:
+    """The credit of version - 1 and the debit of ``version``, as far as they are invoiced.
+
+    When the old charge was already invoiced, the credit is a credit invoice crediting
+    its line; otherwise the credit charge waits with the new one for the same invoice.
+    """
+    old_key = asset_charge_key(asset, version - 1)
+    charges = {
+        charge.idempotency_key: charge
+        for charge in Charge.objects.select_related("invoice").filter(
+            account_id=asset.account_id,
+            subscription_id__isnull=True,
+            idempotency_key__in=[old_key, f"{old_key}:credit", asset_charge_key(asset, version)],
+        )
+    }
+    new_charge = charges.get(asset_charge_key(asset, version))
+    credit_line = (
+        InvoiceLine.objects.select_related("invoice")
+        .filter(credited_line__charge=charges[old_key], invoice__kind=InvoiceKind.CREDIT)
+        .order_by("pk")
+        .first()
+        if old_key in charges
+        else None
+    )
+    credit = credit_line.invoice if credit_line is not None else None
+    if credit is None and f"{old_key}:credit" in charges:
+        credit = charges[f"{old_key}:credit"].invoice
+    return RepricingInvoices(
+        credit=_summary(credit),
+        debit=_summary(new_charge.invoice if new_charge is not None else None),
+    )

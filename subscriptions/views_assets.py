@@ -6,6 +6,7 @@ user may not see answers 404. Writes call ``subscriptions.assets`` services only
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,20 +14,25 @@ import django_filters
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
-from django.utils.html import format_html
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from bss.core.forms import apply_validation_error
 from bss.core.listing import Column, RecordListView
 from bss.core.money import format_money, quantize
 from bss.core.permissions import requires, user_has_permission
-from bss.core.visibility import get_visible_or_404
+from bss.core.visibility import can_access, get_visible_or_404
+from bss.setup.fields.forms import CustomFieldsFormMixin
+from bss.setup.fields.selectors import custom_field_sections
+from bss.setup.fields.values import account_context_of, rule_matches
+from catalogue.models import Product
 from subscriptions import assets
 from subscriptions.models import Asset, AssetStatus
 
@@ -39,8 +45,32 @@ def _locale() -> str:
     return translation.to_locale(translation.get_language() or "en")
 
 
+EXPIRY_WINDOWS = (30, 60, 90, 365)
+
+
 class AssetFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=AssetStatus.choices)
+    product = django_filters.ModelChoiceFilter(
+        label=_("Product"),
+        queryset=Product.objects.filter(
+            pk__in=Asset.objects.values("product_id").distinct()
+        ).order_by("name"),
+    )
+    account = django_filters.CharFilter(
+        label=_("Account"), method="filter_account", help_text=_("Name or number")
+    )
+    expires_within = django_filters.ChoiceFilter(
+        label=_("Expires within"),
+        choices=lambda: [
+            (str(days), ngettext("%(days)d day", "%(days)d days", days) % {"days": days})
+            for days in EXPIRY_WINDOWS
+        ],
+        method="filter_expires_within",
+    )
+    expiration_date = django_filters.DateFromToRangeFilter(
+        label=_("Expires between"),
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
     purchase_date = django_filters.DateFromToRangeFilter(
         label=_("Purchase date"),
         widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
@@ -49,6 +79,21 @@ class AssetFilter(django_filters.FilterSet):
     class Meta:
         model = Asset
         fields: list[str] = []
+
+    def filter_account(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        term = value.strip()
+        if not term:
+            return queryset
+        return queryset.filter(Q(account__name__icontains=term) | Q(account__number__iexact=term))
+
+    def filter_expires_within(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Active assets expiring from today up to ``value`` days ahead."""
+        today = timezone.localdate()
+        return queryset.filter(
+            status=AssetStatus.ACTIVE,
+            expiration_date__gte=today,
+            expiration_date__lte=today + timedelta(days=int(value)),
+        )
 
 
 class AssetListView(RecordListView):
@@ -60,14 +105,7 @@ class AssetListView(RecordListView):
     search_placeholder = _("Code, account or product")
     default_sort = "-purchase_date"
     columns = [
-        Column(
-            "code",
-            _("Code"),
-            sort="code",
-            value=lambda asset: format_html(
-                '<a class="fw-medium" href="{}">{}</a>', asset_url(asset), asset.code
-            ),
-        ),
+        Column("code", _("Code"), sort="code", link=True, css="text-nowrap"),
         Column("account.name", _("Account"), sort="account__name"),
         Column("product.name", _("Product"), sort="product__name"),
         Column("quantity", _("Quantity"), sort="quantity", css="text-end"),
@@ -98,6 +136,66 @@ class AssetPricingForm(forms.Form):
     )
 
 
+class AssetEditForm(CustomFieldsFormMixin, forms.Form):
+    """The expiration date of an active asset and the custom fields of any asset.
+
+    A canceled or expired asset shows its expiration date disabled: only its custom
+    fields can change (the service refuses the rest as well).
+    """
+
+    custom_field_entity = assets.ASSET_ENTITY
+
+    expiration_date = forms.DateField(
+        label=_("Expiration date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Empty = the asset does not expire."),
+    )
+
+    def __init__(self, data: Any = None, *, asset: Asset, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.asset = asset
+        self.is_read_only = asset.status != AssetStatus.ACTIVE
+        expiry = self.fields["expiration_date"]
+        expiry.initial = asset.expiration_date
+        if self.is_read_only:
+            expiry.disabled = True
+            expiry.help_text = _t("Read-only: the asset is %(status)s.") % {
+                "status": asset.get_status_display()
+            }
+        self.add_custom_fields(stored=dict(asset.custom_data or {}))
+        self._drop_fields_hidden_for(account_context_of(asset.account))
+
+    def _drop_fields_hidden_for(self, context: dict[str, Any]) -> None:
+        """The account never changes here: a field its display rule hides is not offered,
+        and its stored value is left alone."""
+        shown = []
+        for custom_field in self.custom_fields:
+            if rule_matches(custom_field.display_rule, context):
+                shown.append(custom_field)
+            else:
+                del self.fields[custom_field.filter_name]
+        self.custom_fields = shown
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        self.clean_custom_data(
+            account_context=account_context_of(self.asset.account),
+            existing=dict(self.asset.custom_data or {}),
+        )
+        return cleaned
+
+    def show_error(self, error: ValidationError) -> None:
+        """The service names custom fields by key and a forbidden change by "status"."""
+        if hasattr(error, "error_dict"):
+            names = {field.code: field.filter_name for field in self.custom_fields}
+            names["status"] = "expiration_date"
+            error = ValidationError(
+                {names.get(key, key): value for key, value in error.error_dict.items()}
+            )
+        apply_validation_error(self, error)
+
+
 class AssetCancelForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
 
@@ -113,7 +211,8 @@ def _asset(request: HttpRequest, pk: int, access: str = "view") -> Asset:
 
 def _render_detail(request: HttpRequest, asset: Asset, **forms_in: Any) -> HttpResponse:
     user = request.user
-    is_active = asset.status == AssetStatus.ACTIVE
+    may_edit_record = can_access(asset, user, "edit")
+    is_active = asset.status == AssetStatus.ACTIVE and may_edit_record
     gross = quantize(asset.unit_price * asset.quantity, asset.currency)
     discount = quantize(gross * asset.discount_percent / Decimal(100), asset.currency)
     context = {
@@ -126,6 +225,12 @@ def _render_detail(request: HttpRequest, asset: Asset, **forms_in: Any) -> HttpR
         "cancel_form": forms_in.get("cancel_form") or AssetCancelForm(),
         "may_edit_pricing": is_active and user_has_permission(user, "assets", "edit_pricing"),
         "may_cancel": is_active and user_has_permission(user, "assets", "edit"),
+        "may_edit": may_edit_record and user_has_permission(user, "assets", "edit"),
+        "custom_sections": custom_field_sections(
+            assets.ASSET_ENTITY,
+            asset.custom_data,
+            account_context=account_context_of(asset.account),
+        ),
         "unit_price_text": format_money(asset.unit_price, asset.currency, _locale()),
         "amount_text": format_money(gross, asset.currency, _locale()),
         "discount_text": format_money(discount, asset.currency, _locale()) if discount else "",
@@ -177,3 +282,23 @@ def asset_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _t("Asset %(code)s is canceled.") % {"code": asset.code})
             return redirect(asset_url(asset))
     return _render_detail(request, asset, cancel_form=form)
+
+
+@requires("assets", "edit")
+def asset_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = _asset(request, pk, "edit")
+    form = AssetEditForm(request.POST or None, asset=asset)
+    if request.method == "POST" and form.is_valid():
+        try:
+            assets.asset_update(
+                actor=request.user,
+                asset=asset,
+                expiration_date=form.cleaned_data["expiration_date"],
+                custom_data=form.custom_data_input,
+            )
+        except ValidationError as error:
+            form.show_error(error)
+        else:
+            messages.success(request, _t("Asset %(code)s saved.") % {"code": asset.code})
+            return redirect(asset_url(asset))
+    return render(request, "subscriptions/assets/edit.html", {"asset": asset, "form": form})

@@ -37,6 +37,9 @@ def register() -> None:
             order=30,
         )
     )
+    register_menu_entry(
+        MenuEntry("billing", _("Assets"), "assets:list", "assets", icon="box2", order=31)
+    )
     register_setup_entry(
         MenuEntry(
             "setup",

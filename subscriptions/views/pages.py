@@ -268,6 +268,10 @@ def account_assets_tab(request: HttpRequest, account: Account) -> str:
     ).order_by("-purchase_date", "-pk")[:100]
     return render_to_string(
         "subscriptions/partials/account_assets.html",
-        {"account": account, "assets": list(assets)},
+        {
+            "account": account,
+            "assets": list(assets),
+            "list_url": f"{reverse('assets:list')}?account={account.number}",
+        },
         request=request,
     )
