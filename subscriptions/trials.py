@@ -141,16 +141,24 @@ def trial_extend(
     *,
     actor: Any,
     subscription: Subscription,
-    new_end: date,
+    new_end: date | None = None,
+    days: int | None = None,
     effective_at: datetime | None = None,
     source: str = ChangeSource.BSS,
 ) -> SubscriptionChange:
-    """Move the (exclusive) trial end later; the trial keeps running for free."""
+    """Move the (exclusive) trial end later, to ``new_end`` or by ``days``; still free."""
     at = effective_at or timezone.now()
     today = timezone.localdate(at)
+    if (new_end is None) == (days is None):
+        raise ValidationError({"new_end": _("Give either the new trial end or a number of days.")})
+    if days is not None and days < 1:
+        raise ValidationError({"days": _("Extend the trial by at least one day.")})
     with transaction.atomic(), acting_as(actor):
         subscription = _lock_trial(subscription)
         old_end = subscription.trial_end
+        if days is not None and old_end is not None:
+            # Counted from the end read under the lock, so two extensions add up.
+            new_end = old_end + timedelta(days=days)
         if old_end is None or new_end <= old_end:
             raise ValidationError(
                 {"new_end": _("The new trial end must be after %(end)s.") % {"end": old_end}}
@@ -243,7 +251,7 @@ def _paid_terms(
         anchor_day=anchor,
         is_aligned=aligned and period.is_partial,
         unit_price=quantize_unit_price(quote.unit_price),
-        setup_fee=quote.setup_fee or Decimal(0),
+        setup_fee=quantize_unit_price(quote.setup_fee or Decimal(0)),
     )
 
 
