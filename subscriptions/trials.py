@@ -636,11 +636,3 @@ def _payload(subscription: Subscription, **extra: Any) -> dict[str, Any]:
         ),
         **extra,
     }
-
-
-def trial_upgrade_preview(
-    subscription: Subscription, *, quantity: int, on: date
-) -> tuple[date, date, Decimal]:
-    """The first paid period and its unit price, for the upgrade dialog."""
-    terms = _paid_terms(subscription, quantity=quantity, plan=None, day=on)
-    return terms.period.start, terms.period.end, terms.unit_price
