@@ -530,21 +530,68 @@ def trial_end_now(
     effective_at: datetime | None = None,
     source: str = ChangeSource.BSS,
 ) -> SubscriptionChange:
-    """End a running trial today instead of at its end: canceled, free, add-ons with it.
+    """End a running trial today instead of at its end: canceled, free, trial add-ons with it.
 
-    The cancellation service does the work (it cancels every add-on, those on trial
-    included); this only makes sure a paid subscription is never ended through here.
+    Not the cancellation service: a free trial has no refund policy, and the product
+    type's offered cancellation times (which may exclude "immediate") are for paid ones.
     """
+    at = effective_at or timezone.now()
+    day = timezone.localdate(at)
     with transaction.atomic(), acting_as(actor):
         locked = _lock_trial(subscription)
-        return services.subscription_cancel(
-            actor=actor,
-            subscription=locked,
-            timing=services.CancelTiming.IMMEDIATE,
-            reason=reason.strip() or _("Trial ended early"),
-            effective_at=effective_at,
-            source=source,
-        )
+        reason = reason.strip()[:300] or _("Trial ended early")
+        change = _cancel_trial(locked, actor=actor, at=at, day=day, reason=reason, source=source)
+        changes = [change]
+        for addon in (
+            Subscription.objects.select_for_update(of=("self",))
+            .filter(parent=locked, status=SubscriptionStatus.TRIAL)
+            .select_related("product", "account")
+            .order_by("pk")
+        ):
+            ended_with = _("Ended with %(number)s") % {"number": locked.number}
+            changes.append(
+                _cancel_trial(addon, actor=actor, at=at, day=day, reason=ended_with, source=source)
+            )
+        services.changes_done(changes)
+    return change
+
+
+def _cancel_trial(
+    subscription: Subscription,
+    *,
+    actor: Any,
+    at: datetime,
+    day: date,
+    reason: str,
+    source: str,
+) -> SubscriptionChange:
+    services.check_status_change(subscription, SubscriptionStatus.CANCELED)
+    subscription.status = SubscriptionStatus.CANCELED
+    subscription.ended_on = day
+    subscription.end_reason = reason
+    subscription.save(update_fields=["status", "ended_on", "end_reason", "updated_at"])
+    change = services.record_change(
+        subscription,
+        ChangeKind.CANCEL,
+        actor=actor,
+        source=source,
+        at=at,
+        effective_date=day,
+        old_status=SubscriptionStatus.TRIAL,
+        new_status=SubscriptionStatus.CANCELED,
+        old_quantity=subscription.quantity,
+        new_quantity=0,
+        refund_amount=Decimal(0),
+        note=reason,
+        details={"timing": services.CancelTiming.IMMEDIATE, "trial": True},
+    )
+    emit_event(
+        "subscription.canceled",
+        actor=actor,
+        aggregate=subscription,
+        payload=_payload(subscription, effective_date=day.isoformat(), refund="0", trial=True),
+    )
+    return change
 
 
 # ------------------------------------------------------------------------------ notices

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Account
 from billing.engine import bill_account
 from billing.models import Charge, Invoice
+from bss.core.models import Event
 from subscriptions import trials
 from subscriptions.lifecycle_tasks import expire_trials
 from subscriptions.models import ChangeKind, Subscription, SubscriptionStatus
@@ -226,6 +227,10 @@ def test_ending_a_trial_early_ends_its_trial_add_ons(
     trial_with_addon: tuple[Subscription, Subscription], admin_user: Any
 ) -> None:
     trial, addon = trial_with_addon
+    # the product type offers paid subscriptions no immediate cancellation: trials still end
+    product_type = trial.product.product_type
+    type(product_type).objects.filter(pk=product_type.pk).update(offer_cancel_immediate=False)
+    trial.refresh_from_db()
     with time_machine.travel(at(2025, 4, 10, 9), tick=False):
         change = trials.trial_end_now(actor=admin_user, subscription=trial, reason="Not needed")
     trial.refresh_from_db()
@@ -237,6 +242,8 @@ def test_ending_a_trial_early_ends_its_trial_add_ons(
         "Not needed",
     )
     assert (addon.status, addon.ended_on) == (SubscriptionStatus.CANCELED, date(2025, 4, 10))
+    assert addon.end_reason == f"Ended with {trial.number}"
+    assert Event.objects.filter(name="subscription.canceled").count() == 2
     assert not Charge.objects.exists()
     # a paid subscription is never ended through here
     with pytest.raises(ValidationError, match="not a trial"):
