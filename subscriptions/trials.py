@@ -3,10 +3,12 @@
 A trial is a subscription in status *trial* whose only period is ``[start, trial_end)``;
 ``trial_end`` is exclusive, so its last day is the day before. Nothing is charged while
 it runs. Upgrading it to paid ("never automatic") keeps the subscription row, sets the
-chosen quantity and starts the first paid period on the conversion day, aligned to the
-account's billing day exactly as a new subscription would be; the ``TRIAL_CONVERTED``
-change row makes billing charge that first period. A trial nobody upgrades expires at
-its end (the daily job, or the billing run that rolls its period).
+chosen quantity (and plan) and starts the first paid period on the conversion day,
+aligned to the account's billing day exactly as a new subscription would be; the
+``TRIAL_CONVERTED`` change row makes billing charge that first period and, like a
+creation, the setup fee once. ``trial_upgrade_quote`` shows those amounts beforehand.
+A trial nobody upgrades expires at its end (the daily job, or the billing run that rolls
+its period); a person may end it earlier. Add-ons on trial end with their trial.
 
 Trial-ending events go out 7, 3 and 1 days before the end (``trial_notice_days``), never
 in the first half of the trial, and each at most once per trial end: a ``TrialNotice``
