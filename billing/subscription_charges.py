@@ -172,9 +172,10 @@ def charges_for_change(change: SubscriptionChange, profile: BillingProfile) -> l
             inputs.append(
                 period_charge(subscription, _current_period(subscription), profile, first=True)
             )
-        if subscription.setup_fee and kind == ChangeKind.CREATED and subscription.bundle_id is None:
+        if subscription.setup_fee and subscription.bundle_id is None:
+            # Once per subscription: on creation, or when a trial (free, no fee) becomes paid.
             fee = quantize(subscription.setup_fee * subscription.quantity, subscription.currency)
-            start = subscription.start_date
+            start = change.effective_date
             inputs.append(
                 ChargeInput(
                     account=subscription.account,

@@ -348,6 +348,7 @@ SPECTACULAR_SETTINGS = {
     # Several components share these choice sets; each gets one name in the schema.
     "ENUM_NAME_OVERRIDES": {
         "SubscriptionStatusEnum": "subscriptions.models.SubscriptionStatus",
+        "CustomerRequestKindEnum": "subscriptions.models.CustomerRequestKind",
     },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)

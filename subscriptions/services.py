@@ -156,7 +156,7 @@ def event_payload(subscription: Subscription, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _billing_method(plan: ProductPlan) -> str:
+def billing_method_for(plan: ProductPlan) -> str:
     if plan.charge_type == ChargeType.RECURRING_PAY_PER_USE:
         return BillingMethod.PAY_PER_USE
     return BillingMethod.PREPAID
@@ -341,7 +341,7 @@ def subscription_create(
             billing_cycle=plan.billing_cycle,
             cycle_months=cycle_months,
             term_months=term_months,
-            billing_method=_billing_method(plan),
+            billing_method=billing_method_for(plan),
             status=SubscriptionStatus.TRIAL if trial else SubscriptionStatus.ACTIVE,
             ordered_on=_local_date(at),
             start_date=start_date,

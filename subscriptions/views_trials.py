@@ -162,10 +162,23 @@ def trial_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
     preview = None
     today = timezone.localdate()
     if subscription.trial_end and today < subscription.trial_end:
-        start, end, unit_price = trials.trial_upgrade_preview(
-            subscription, quantity=subscription.quantity, on=today
-        )
-        preview = {"start": start, "last_day": end - timedelta(days=1), "price": unit_price}
+        try:
+            quote = trials.trial_upgrade_quote(
+                subscription, quantity=subscription.quantity, on=today
+            )
+        except ValidationError:
+            quote = None  # the form's answer on submit says why
+        if quote is not None:
+            preview = {
+                "start": quote.terms.period.start,
+                "last_day": quote.terms.period.end - timedelta(days=1),
+                "price": quote.terms.unit_price,
+                "quantity": subscription.quantity,
+                "first_period": quote.first_period.net,
+                "setup_fee": quote.setup_fee_total,
+                "total": quote.total,
+                "currency": quote.currency,
+            }
     if request.method == "POST" and form.is_valid():
         try:
             trials.trial_upgrade_to_paid(
