@@ -82,8 +82,6 @@ ATTEMPT_KINDS = {
     ChangeKind.TRIAL_STARTED: ProvisioningAction.CREATE,
     ChangeKind.REPROVISIONED: ProvisioningAction.REPROVISION,
 }
-# The statuses in which a subscription can still wait for provisioning.
-WAITING_STATUSES = (SubscriptionStatus.PENDING, SubscriptionStatus.TRIAL)
 
 
 @dataclass(frozen=True)
@@ -313,7 +311,7 @@ def is_waiting(subscription: Subscription, attempt_id: int) -> bool:
     """Still waiting for exactly this attempt's answer (else the answer is ignored)."""
     if subscription.provisioning_status != ProvisioningStatus.PENDING:
         return False
-    if subscription.status not in WAITING_STATUSES:
+    if not subscription.is_live:
         return False
     attempt = current_attempt(subscription)
     return attempt is not None and attempt.pk == attempt_id

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from subscriptions import provisioning, services
-from subscriptions.models import ProvisioningStatus, Subscription, SubscriptionStatus
+from subscriptions.models import LIVE_STATUSES, ProvisioningStatus, Subscription, SubscriptionStatus
 from subscriptions.provisioning import ProvisioningResult
 
 logger = logging.getLogger(__name__)
@@ -63,8 +63,9 @@ def record_outcome(subscription_id: int, attempt_id: int, result: ProvisioningRe
         subscription = services.lock_subscription(Subscription(pk=subscription_id))
         if not provisioning.is_waiting(subscription, attempt_id):
             return "not waiting"
-        if subscription.status == SubscriptionStatus.TRIAL:
-            services.subscription_record_trial_provisioning(
+        if subscription.status != SubscriptionStatus.PENDING:
+            # A trial (or a trial upgraded to paid meanwhile) keeps its status.
+            services.subscription_record_provisioning(
                 actor=None,
                 subscription=subscription,
                 error="" if result.succeeded else result.message,
@@ -92,7 +93,7 @@ def sweep_pending_provisioning() -> int:
     cutoff = timezone.now() - SWEEP_AFTER
     waiting = Subscription.objects.filter(
         provisioning_status=ProvisioningStatus.PENDING,
-        status__in=provisioning.WAITING_STATUSES,
+        status__in=LIVE_STATUSES,
         updated_at__lt=cutoff,
     ).order_by("updated_at")[:SWEEP_BATCH]
     queued = 0

@@ -1362,10 +1362,10 @@ def _reprovision_trial(
     return change
 
 
-def subscription_record_trial_provisioning(
+def subscription_record_provisioning(
     *, actor: Any, subscription: Subscription, error: str = ""
 ) -> None:
-    """The vendor answered for a trial: it stays a trial, synced or failed with ``error``."""
+    """The vendor answered for a trial: it keeps its status, synced or failed with ``error``."""
     with transaction.atomic(), acting_as(actor):
         subscription = lock_subscription(subscription)
         subscription.provisioning_status = (

@@ -43,6 +43,7 @@ from subscriptions.models import (
     SUBSCRIPTION_TRANSITIONS,
     ChangeKind,
     FutureRequestType,
+    ProvisioningStatus,
     Subscription,
     SubscriptionStatus,
 )
@@ -246,6 +247,14 @@ def _cancelable(subscription: Subscription) -> bool:
     )
 
 
+def _reprovisionable(subscription: Subscription) -> bool:
+    """Failed, or a trial whose provisioning failed (it stays a trial meanwhile)."""
+    return subscription.status == SubscriptionStatus.FAILED or (
+        subscription.status == SubscriptionStatus.TRIAL
+        and subscription.provisioning_status == ProvisioningStatus.FAILED
+    )
+
+
 def _renewable(subscription: Subscription) -> bool:
     return (
         subscription.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED)
@@ -340,7 +349,7 @@ OPERATIONS: list[Operation] = [
         "edit",
         ConfirmForm,
         _reprovision,
-        lambda s: s.status == SubscriptionStatus.FAILED,
+        _reprovisionable,
         icon="arrow-clockwise",
         intro=_("Sends the subscription to provisioning again; it is pending until it answers."),
     ),
