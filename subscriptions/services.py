@@ -1314,7 +1314,12 @@ def subscription_reprovision(
     """Send a failed subscription to provisioning again (pending until it answers).
 
     A trial whose provisioning failed stays a trial; only its provisioning is retried.
+    A bundle is not provisioned itself: reprovisioning it retries its failed components.
     """
+    if subscription.product.kind == Product.Kind.BUNDLE:
+        return _reprovision_components(
+            subscription, actor=actor, effective_at=effective_at, source=source
+        )
     if subscription.status == SubscriptionStatus.TRIAL and (
         subscription.provisioning_status == ProvisioningStatus.FAILED
     ):
@@ -1337,6 +1342,36 @@ def subscription_reprovision(
         )
     provisioning.queue_provisioning(subscription.pk, change.pk)
     return change
+
+
+def failed_components(bundle: Subscription) -> list[Subscription]:
+    return list(
+        bundle.components.filter(provisioning_status=ProvisioningStatus.FAILED)
+        .filter(status__in=(SubscriptionStatus.FAILED, SubscriptionStatus.TRIAL))
+        .order_by("pk")
+    )
+
+
+def _reprovision_components(
+    bundle: Subscription, *, actor: Any, effective_at: datetime | None, source: str
+) -> SubscriptionChange:
+    """Reprovision each failed component; the last component's change is returned."""
+    with transaction.atomic():
+        components = failed_components(bundle)
+        if not components:
+            raise ValidationError(
+                {
+                    "status": _("No component of the bundle %(number)s failed provisioning.")
+                    % {"number": bundle.number}
+                }
+            )
+        changes = [
+            subscription_reprovision(
+                actor=actor, subscription=component, effective_at=effective_at, source=source
+            )
+            for component in components
+        ]
+    return changes[-1]
 
 
 def _reprovision_trial(

@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from bss.core.money import quantize
 from bss.core.permissions import requires, user_has_permission
 from bss.core.visibility import get_visible_or_404
+from catalogue.models import Product
 from catalogue.relations import downgrade_targets, upgrade_targets
 from subscriptions import services
 from subscriptions.forms import (
@@ -248,7 +249,9 @@ def _cancelable(subscription: Subscription) -> bool:
 
 
 def _reprovisionable(subscription: Subscription) -> bool:
-    """Failed, or a trial whose provisioning failed (it stays a trial meanwhile)."""
+    """Failed, a trial whose provisioning failed, or a bundle with such a component."""
+    if subscription.product.kind == Product.Kind.BUNDLE:
+        return subscription.is_live and bool(services.failed_components(subscription))
     return subscription.status == SubscriptionStatus.FAILED or (
         subscription.status == SubscriptionStatus.TRIAL
         and subscription.provisioning_status == ProvisioningStatus.FAILED

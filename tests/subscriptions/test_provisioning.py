@@ -502,3 +502,44 @@ def test_a_bundle_is_active_and_its_provisioned_component_waits_for_the_vendor(
     assert Product.objects.get(pk=bundle_product.pk).kind == ProductKind.BUNDLE
     assert SubscriptionChange.objects.filter(subscription=seats, kind="failed").count() == 1
     assert seats.provisioning_status == ProvisioningStatus.SYNCED
+
+
+def test_reprovisioning_a_bundle_retries_its_failed_components(
+    customer: Account,
+    make_plan: Callable[..., ProductPlan],
+    seats_plan: ProductPlan,
+    vendor: FakeVendor,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    bundle_product = ProductFactory(kind=ProductKind.BUNDLE)
+    bundle_plan = make_plan("15.00", product=bundle_product)
+    BundleComponent.objects.create(bundle=bundle_product, component=seats_plan.product, quantity=3)
+    vendor.answer("failed: Seats unavailable.")
+    with django_capture_on_commit_callbacks(execute=True):
+        bundle = bundle_subscribe(
+            actor=None,
+            account=customer,
+            product=bundle_product,
+            plan=bundle_plan,
+            quantity=2,
+            start_date=JULY_1,
+        )
+    [component] = Subscription.objects.filter(bundle=bundle)
+    failed_first = Subscription.objects.get(pk=component.pk).status
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.subscription_reprovision(actor=None, subscription=bundle)
+    with pytest.raises(ValidationError) as nothing_left:
+        services.subscription_reprovision(actor=None, subscription=bundle)
+
+    component.refresh_from_db()
+    assert failed_first == SubscriptionStatus.FAILED
+    assert (component.status, component.provisioning_status) == ("active", "synced")
+    assert [(b["action"], b["quantity"]) for b in vendor.provisioned] == [
+        ("create", 6),
+        ("reprovision", 6),
+    ]
+    assert nothing_left.value.message_dict == {
+        "status": [f"No component of the bundle {bundle.number} failed provisioning."]
+    }
+    assert kinds(bundle) == ["created"]

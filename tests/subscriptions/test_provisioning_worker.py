@@ -59,6 +59,4 @@ def test_the_worker_provisions_a_new_subscription_after_commit(
         what="the worker to provision the subscription",
         details=celery_worker.output_tail,
     )
-    assert [body["subscription"]["number"] for body in vendor.provisioned] == [
-        subscription.number
-    ]
+    assert [body["subscription"]["number"] for body in vendor.provisioned] == [subscription.number]

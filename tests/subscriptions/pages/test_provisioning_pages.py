@@ -9,9 +9,10 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Account
-from catalogue.models import ProductPlan
+from catalogue.models import BundleComponent, ProductKind, ProductPlan
+from subscriptions.bundles import bundle_subscribe
 from subscriptions.models import Subscription, SubscriptionStatus
-from tests.billing.factories import ProductTypeFactory
+from tests.billing.factories import ProductFactory, ProductTypeFactory
 from tests.subscriptions.fake_vendor import FakeVendor, serving, vendor_integration
 from tests.subscriptions.pages.conftest import NOW, at, today
 
@@ -149,3 +150,32 @@ def test_the_api_reprovisions_and_answers_with_the_new_status(
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.ACTIVE
     assert [body["action"] for body in vendor.provisioned] == ["create", "reprovision"]
+
+
+def test_a_bundle_page_shows_each_components_provisioning_and_reprovision(
+    customer: Account,
+    clock: Any,
+    vendor: FakeVendor,
+    vendor_plan: ProductPlan,
+    make_plan: Any,
+    admin_client: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    bundle_product = ProductFactory(kind=ProductKind.BUNDLE)
+    bundle_plan = make_plan("15.00", product=bundle_product)
+    BundleComponent.objects.create(bundle=bundle_product, component=vendor_plan.product)
+    vendor.answer("failed: Seats unavailable.")
+    with django_capture_on_commit_callbacks(execute=True):
+        bundle = bundle_subscribe(
+            actor=None,
+            account=customer,
+            product=bundle_product,
+            plan=bundle_plan,
+            quantity=2,
+            start_date=today(),
+        )
+
+    page = admin_client.get(bundle.get_absolute_url()).content.decode()
+
+    assert "Seats unavailable." in page
+    assert reverse("subscriptions:op_reprovision", kwargs={"pk": bundle.pk}) in page
