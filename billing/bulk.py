@@ -89,7 +89,11 @@ from subscriptions.models import (
 from subscriptions.periods import add_months
 
 # Statuses whose roll is always "next period" or "renew the term" (with auto-renew on).
-PLAIN_ROLL_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED)
+PLAIN_ROLL_STATUSES = (
+    SubscriptionStatus.PENDING,
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.SUSPENDED,
+)
 SUBSCRIPTION_UPDATE_COLUMNS = (
     ("current_period_start", "date"),
     ("current_period_end", "date"),
@@ -127,8 +131,6 @@ class BulkOutcome:
 
 
 def _is_plain(subscription: Subscription, with_requests: set[int]) -> bool:
-    if subscription.status == SubscriptionStatus.PENDING:
-        return True  # advance_one leaves it alone and it is never charged
     return (
         subscription.status in PLAIN_ROLL_STATUSES
         and subscription.auto_renew
@@ -209,8 +211,6 @@ class _Roller:
         self.events: list[dict[str, Any]] = []
 
     def advance(self, subscription: Subscription) -> None:
-        if subscription.status == SubscriptionStatus.PENDING:
-            return
         end = subscription.current_period_end
         if end >= subscription.term_end:
             self._renew(subscription)

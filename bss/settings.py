@@ -211,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.asset_usage_tasks.expire_assets",
         "schedule": 86400.0,
     },
+    "subscriptions-provisioning-sweep": {
+        "task": "subscriptions.provisioning_tasks.sweep_pending_provisioning",
+        "schedule": 600.0,
+    },
     "subscriptions-poll-usage-sources": {
         "task": "subscriptions.asset_usage_tasks.poll_usage_sources",
         "schedule": env.float("USAGE_POLL_SECONDS", default=3600.0),

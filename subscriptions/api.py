@@ -25,6 +25,7 @@ from subscriptions import services
 from subscriptions.models import (
     BillingMethod,
     FutureRequest,
+    ProvisioningStatus,
     Subscription,
     SubscriptionChange,
     SubscriptionStatus,
@@ -56,6 +57,7 @@ class SubscriptionFilter(django_filters.FilterSet):
     term_end = django_filters.DateFromToRangeFilter(label="Next renewal between")
     external_pricing_status = django_filters.CharFilter()
     billing_method = django_filters.ChoiceFilter(choices=BillingMethod.choices)
+    provisioning_status = django_filters.ChoiceFilter(choices=ProvisioningStatus.choices)
 
     class Meta:
         model = Subscription

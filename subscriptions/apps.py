@@ -9,6 +9,7 @@ class SubscriptionsConfig(AppConfig):
     def ready(self) -> None:
         from accounts import registry
         from subscriptions import lifecycle_registry, selectors, wiring
+        from subscriptions import provisioning_tasks as _tasks  # noqa: F401 - registers the tasks
 
         registry.register_figure_provider("monthly_run_rate", selectors.monthly_run_rate)
         registry.register_figure_provider("annual_subscriptions", selectors.annual_run_rate)

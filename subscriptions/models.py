@@ -138,7 +138,10 @@ LIVE_STATUSES = (
     SubscriptionStatus.FAILED,
 )
 # Statuses the billing run charges (suspended too unless the settings say otherwise).
+# Pending is billed like active: order execution invoices and starts provisioning together
+# (spec 7, status "Executed"); a failed one is not billed until it is provisioned again.
 BILLED_STATUSES = (
+    SubscriptionStatus.PENDING,
     SubscriptionStatus.ACTIVE,
     SubscriptionStatus.PENDING_CANCEL,
     SubscriptionStatus.SUSPENDED,

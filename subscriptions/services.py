@@ -27,7 +27,7 @@ from bss.core.money import quantize_unit_price
 from bss.core.numbering import next_number
 from catalogue.models import CYCLE_MONTHS, BundleComponent, ChargeType, Product, ProductPlan
 from catalogue.relations import upgrade_targets
-from subscriptions import hooks
+from subscriptions import hooks, provisioning
 from subscriptions.amounts import (
     RefundDecision,
     RefundRefused,
@@ -269,6 +269,7 @@ def subscription_create(
             }
         )
     check_quantity(product, quantity)
+    provisioned = provisioning.needs_provisioning(product)
     discount_percent = Decimal(discount_percent)
     _check_discount(discount_percent)
     if parent is not None and parent.account_id != account.pk:
@@ -342,7 +343,7 @@ def subscription_create(
             cycle_months=cycle_months,
             term_months=term_months,
             billing_method=billing_method_for(plan),
-            status=SubscriptionStatus.TRIAL if trial else SubscriptionStatus.ACTIVE,
+            status=_initial_status(trial=trial, provisioned=provisioned),
             ordered_on=_local_date(at),
             start_date=start_date,
             anchor_day=anchor,
@@ -356,9 +357,7 @@ def subscription_create(
             trial_end=trial_end,
             price_protected_until=term_end if plan.is_price_protected else None,
             provisioning_status=(
-                ProvisioningStatus.PENDING
-                if product.product_type is not None and product.product_type.integration
-                else ProvisioningStatus.NOT_REQUIRED
+                ProvisioningStatus.PENDING if provisioned else ProvisioningStatus.NOT_REQUIRED
             ),
             provisioning_attributes=provisioning_attributes or {},
             is_single_per_account=product.single_subscription,
@@ -398,6 +397,8 @@ def subscription_create(
             origin_order_item_id=origin_order_item_id,
         )
         changes_done([change])
+        if provisioned:
+            provisioning.queue_provisioning(subscription.pk, change.pk)
         emit_event(
             "subscription.created",
             actor=actor,
@@ -405,6 +406,13 @@ def subscription_create(
             payload=event_payload(subscription, trial=trial),
         )
     return subscription
+
+
+def _initial_status(*, trial: bool, provisioned: bool) -> str:
+    """A trial starts as a trial (provisioned meanwhile); a provisioned product waits for it."""
+    if trial:
+        return SubscriptionStatus.TRIAL
+    return SubscriptionStatus.PENDING if provisioned else SubscriptionStatus.ACTIVE
 
 
 # --------------------------------------------------------------------------- guards
@@ -1303,20 +1311,109 @@ def subscription_reprovision(
     effective_at: datetime | None = None,
     source: str = ChangeSource.BSS,
 ) -> SubscriptionChange:
-    """Send a failed subscription to provisioning again (pending until it answers)."""
-    if subscription.status != SubscriptionStatus.FAILED:
+    """Send a failed subscription to provisioning again (pending until it answers).
+
+    A trial whose provisioning failed stays a trial; only its provisioning is retried.
+    A bundle is not provisioned itself: reprovisioning it retries its failed components.
+    """
+    if subscription.product.kind == Product.Kind.BUNDLE:
+        return _reprovision_components(
+            subscription, actor=actor, effective_at=effective_at, source=source
+        )
+    if subscription.status == SubscriptionStatus.TRIAL and (
+        subscription.provisioning_status == ProvisioningStatus.FAILED
+    ):
+        change = _reprovision_trial(
+            subscription, actor=actor, effective_at=effective_at, source=source
+        )
+    elif subscription.status != SubscriptionStatus.FAILED:
         raise ValidationError({"status": _("Only a failed subscription can be reprovisioned.")})
-    return _set_status(
-        subscription,
-        SubscriptionStatus.PENDING,
-        ChangeKind.REPROVISIONED,
-        "subscription.reprovisioned",
-        actor=actor,
-        effective_at=effective_at,
-        source=source,
-        provisioning_status=ProvisioningStatus.PENDING,
-        provisioning_error="",
+    else:
+        change = _set_status(
+            subscription,
+            SubscriptionStatus.PENDING,
+            ChangeKind.REPROVISIONED,
+            "subscription.reprovisioned",
+            actor=actor,
+            effective_at=effective_at,
+            source=source,
+            provisioning_status=ProvisioningStatus.PENDING,
+            provisioning_error="",
+        )
+    provisioning.queue_provisioning(subscription.pk, change.pk)
+    return change
+
+
+def failed_components(bundle: Subscription) -> list[Subscription]:
+    return list(
+        bundle.components.filter(provisioning_status=ProvisioningStatus.FAILED)
+        .filter(status__in=(SubscriptionStatus.FAILED, SubscriptionStatus.TRIAL))
+        .order_by("pk")
     )
+
+
+def _reprovision_components(
+    bundle: Subscription, *, actor: Any, effective_at: datetime | None, source: str
+) -> SubscriptionChange:
+    """Reprovision each failed component; the last component's change is returned."""
+    with transaction.atomic():
+        components = failed_components(bundle)
+        if not components:
+            raise ValidationError(
+                {
+                    "status": _("No component of the bundle %(number)s failed provisioning.")
+                    % {"number": bundle.number}
+                }
+            )
+        changes = [
+            subscription_reprovision(
+                actor=actor, subscription=component, effective_at=effective_at, source=source
+            )
+            for component in components
+        ]
+    return changes[-1]
+
+
+def _reprovision_trial(
+    subscription: Subscription, *, actor: Any, effective_at: datetime | None, source: str
+) -> SubscriptionChange:
+    at = _now(effective_at)
+    with transaction.atomic(), acting_as(actor):
+        subscription = lock_subscription(subscription)
+        if subscription.provisioning_status != ProvisioningStatus.FAILED:
+            raise ValidationError({"status": _("Only a failed subscription can be reprovisioned.")})
+        subscription.provisioning_status = ProvisioningStatus.PENDING
+        subscription.provisioning_error = ""
+        subscription.save(update_fields=["provisioning_status", "provisioning_error", "updated_at"])
+        change = record_change(
+            subscription, ChangeKind.REPROVISIONED, actor=actor, source=source, at=at
+        )
+        emit_event(
+            "subscription.reprovisioned",
+            actor=actor,
+            aggregate=subscription,
+            payload=event_payload(subscription),
+        )
+    return change
+
+
+def subscription_record_provisioning(
+    *, actor: Any, subscription: Subscription, error: str = ""
+) -> None:
+    """The vendor answered for a trial: it keeps its status, synced or failed with ``error``."""
+    with transaction.atomic(), acting_as(actor):
+        subscription = lock_subscription(subscription)
+        subscription.provisioning_status = (
+            ProvisioningStatus.FAILED if error else ProvisioningStatus.SYNCED
+        )
+        subscription.provisioning_error = error[:300]
+        subscription.save(update_fields=["provisioning_status", "provisioning_error", "updated_at"])
+        emit_event(
+            "subscription.provisioning_failed" if error else "subscription.provisioned",
+            actor=actor,
+            aggregate=subscription,
+            payload=event_payload(subscription),
+        )
 
 
 def subscription_set_price_protection(
@@ -1567,8 +1664,6 @@ def advance_one(
     end = subscription.current_period_end
     at = timezone.make_aware(datetime.combine(end, datetime.min.time()))
     status = subscription.status
-    if status == SubscriptionStatus.PENDING:
-        return []
     if status == SubscriptionStatus.TRIAL or (
         end >= subscription.term_end and not subscription.auto_renew
     ):

@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from bss.core.money import quantize
 from bss.core.permissions import requires, user_has_permission
 from bss.core.visibility import get_visible_or_404
+from catalogue.models import Product
 from catalogue.relations import downgrade_targets, upgrade_targets
 from subscriptions import services
 from subscriptions.forms import (
@@ -43,6 +44,7 @@ from subscriptions.models import (
     SUBSCRIPTION_TRANSITIONS,
     ChangeKind,
     FutureRequestType,
+    ProvisioningStatus,
     Subscription,
     SubscriptionStatus,
 )
@@ -246,6 +248,16 @@ def _cancelable(subscription: Subscription) -> bool:
     )
 
 
+def _reprovisionable(subscription: Subscription) -> bool:
+    """Failed, a trial whose provisioning failed, or a bundle with such a component."""
+    if subscription.product.kind == Product.Kind.BUNDLE:
+        return subscription.is_live and bool(services.failed_components(subscription))
+    return subscription.status == SubscriptionStatus.FAILED or (
+        subscription.status == SubscriptionStatus.TRIAL
+        and subscription.provisioning_status == ProvisioningStatus.FAILED
+    )
+
+
 def _renewable(subscription: Subscription) -> bool:
     return (
         subscription.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED)
@@ -340,7 +352,7 @@ OPERATIONS: list[Operation] = [
         "edit",
         ConfirmForm,
         _reprovision,
-        lambda s: s.status == SubscriptionStatus.FAILED,
+        _reprovisionable,
         icon="arrow-clockwise",
         intro=_("Sends the subscription to provisioning again; it is pending until it answers."),
     ),

@@ -32,6 +32,7 @@ from subscriptions.models import (
     BillingMethod,
     ExternalPricingStatus,
     FutureRequest,
+    ProvisioningStatus,
     Subscription,
     SubscriptionStatus,
 )
@@ -68,6 +69,9 @@ class SubscriptionFilter(django_filters.FilterSet):
     )
     billing_method = django_filters.ChoiceFilter(
         label=_("Billing method"), choices=BillingMethod.choices
+    )
+    provisioning_status = django_filters.ChoiceFilter(
+        label=_("Provisioning"), choices=ProvisioningStatus.choices
     )
 
     class Meta:

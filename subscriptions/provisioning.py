@@ -1,0 +1,364 @@
+"""Provisioning: tell the vendor system behind a product type to set a subscription up.
+
+A product type names an integration (``ProductType.integration`` holds the code of a
+``catalogue.models.Integration``); the integration's connector kind picks a provisioner
+from ``PROVISIONERS``, the same way it picks the Get-Services-Definition connector in
+``catalogue.gsd.CONNECTORS``. A subscription of a product whose type has an active
+integration with a provisioner is created **Pending** (a trial stays Trial) and, after
+the creating transaction commits, ``provisioning_tasks.provision_subscription`` sends
+the request over HTTP, outside any transaction, and records the answer:
+
+* success: the subscription becomes Active (``services.subscription_mark_provisioned``);
+* failure, including an unreachable endpoint or a timeout: it becomes Failed with the
+  reason (``services.subscription_mark_failed``), shown on the subscription page;
+* Reprovision (page and API) puts a failed one back to Pending and queues it again.
+
+Every request carries an *attempt*: the id of the change row that put the subscription
+into provisioning (its creation or its latest reprovision). The vendor receives it in
+``request_id`` and the ``Idempotency-Key`` header; the outcome is recorded only while
+that attempt is still the current one and the subscription still waits, so a task
+delivered twice, or a late answer to an old attempt, changes nothing.
+
+The generic JSON provisioner (kind ``generic_json``) POSTs to the integration's endpoint::
+
+    {
+      "action": "create",                   create | reprovision
+      "request_id": "SUB-0000042-17",       number and attempt; the same for a retry
+      "subscription": {"number": "SUB-0000042", "name": "...", "start_date": "2026-07-01",
+                       "trial": false},
+      "account": {"number": "ACC-0000007", "name": "Acme"},
+      "product": {"sku": "M365-BB", "name": "Business Basic", "product_type": "M365"},
+      "plan": {"billing_cycle": "monthly", "commitment_months": 12},
+      "quantity": 10,
+      "attributes": {"domain": "acme.example"}
+    }
+
+with the integration's authentication header, and expects HTTP 2xx with
+``{"status": "succeeded"}`` or ``{"status": "failed", "message": "why"}``. Any other HTTP
+status is a failure whose reason includes the body's ``message`` when there is one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.request
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.client import HTTPException
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from catalogue.models import Integration, Product
+from subscriptions.models import (
+    ChangeKind,
+    ProvisioningStatus,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_ANSWER_BYTES = 64 * 1024
+MAX_REASON_LENGTH = 300
+
+
+class ProvisioningAction:
+    CREATE = "create"
+    REPROVISION = "reprovision"
+
+
+# The change rows that start an attempt, and the action each one asks the vendor for.
+ATTEMPT_KINDS = {
+    ChangeKind.CREATED: ProvisioningAction.CREATE,
+    ChangeKind.TRIAL_STARTED: ProvisioningAction.CREATE,
+    ChangeKind.REPROVISIONED: ProvisioningAction.REPROVISION,
+}
+
+
+@dataclass(frozen=True)
+class ProvisioningRequest:
+    action: str
+    request_id: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProvisioningResult:
+    succeeded: bool
+    message: str = ""
+
+    @classmethod
+    def failure(cls, message: str) -> ProvisioningResult:
+        return cls(succeeded=False, message=message[:MAX_REASON_LENGTH])
+
+
+# --------------------------------------------------------------------------- provisioners
+
+
+class Provisioner(ABC):
+    """Sets subscriptions up in one kind of vendor system; register with ``register_provisioner``."""
+
+    kind: str
+    label: Any
+
+    @abstractmethod
+    def provision(
+        self, integration: Integration, request: ProvisioningRequest
+    ) -> ProvisioningResult:
+        """The vendor's answer; never raises for a vendor or network problem."""
+
+
+PROVISIONERS: dict[str, Provisioner] = {}
+
+
+def register_provisioner(provisioner: Provisioner) -> None:
+    PROVISIONERS[provisioner.kind] = provisioner
+
+
+def get_provisioner(kind: str) -> Provisioner | None:
+    return PROVISIONERS.get(kind)
+
+
+def _body_message(raw: bytes) -> str:
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return ""
+    if isinstance(data, dict):
+        message = data.get("message") or data.get("error") or ""
+        if isinstance(message, dict):
+            message = message.get("message", "")
+        return str(message).strip()
+    return ""
+
+
+def _read_limited(response: Any, deadline: float) -> bytes | None:
+    """The answer, or None when it is too large or too slow."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.read(8192):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES or time.monotonic() > deadline:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def post_json(
+    url: str,
+    payload: Mapping[str, Any],
+    *,
+    secret_headers: Mapping[str, str],
+    idempotency_key: str,
+    timeout: int,
+) -> ProvisioningResult:
+    """POST ``payload`` and read the vendor's verdict; every problem is a failure with a reason.
+
+    ``timeout`` bounds the whole exchange, not only each socket read. Redirects are not
+    followed: a provisioning request is not repeated somewhere else.
+    """
+    if urlsplit(url).scheme not in ("http", "https"):
+        return ProvisioningResult.failure(
+            _("The endpoint %(url)s is not an http or https address.") % {"url": url}
+        )
+    body = json.dumps(payload, default=str).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "bss-provisioning/1",
+            "Idempotency-Key": idempotency_key,
+        },
+    )
+    for name, value in secret_headers.items():
+        request.add_unredirected_header(name, value)
+    opener = urllib.request.build_opener(_NoRedirects)
+    too_slow = ProvisioningResult.failure(
+        _("The provisioning endpoint did not answer within %(seconds)s seconds.")
+        % {"seconds": timeout}
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            raw = _read_limited(response, deadline)
+    except HTTPError as error:
+        detail = _body_message(error.read(MAX_ANSWER_BYTES) or b"")
+        error.close()
+        reason = _("The provisioning endpoint answered HTTP %(code)s %(reason)s.") % {
+            "code": error.code,
+            "reason": error.reason,
+        }
+        return ProvisioningResult.failure(f"{reason} {detail}".strip())
+    except TimeoutError:
+        return too_slow
+    except URLError as error:
+        if isinstance(error.reason, TimeoutError):
+            return too_slow
+        return ProvisioningResult.failure(
+            _("The provisioning endpoint cannot be reached: %(reason)s.") % {"reason": error.reason}
+        )
+    except (HTTPException, OSError) as error:
+        return ProvisioningResult.failure(
+            _("The connection to the provisioning endpoint failed: %(error)s.") % {"error": error}
+        )
+    if raw is None:
+        return (
+            too_slow
+            if time.monotonic() > deadline
+            else ProvisioningResult.failure(
+                _("The provisioning answer is larger than %(size)s KB.")
+                % {"size": MAX_ANSWER_BYTES // 1024}
+            )
+        )
+    return read_verdict(raw)
+
+
+def read_verdict(raw: bytes) -> ProvisioningResult:
+    """``{"status": "succeeded"}`` or ``{"status": "failed", "message": ...}``."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return ProvisioningResult.failure(_("The provisioning answer is not valid JSON."))
+    status = data.get("status") if isinstance(data, dict) else None
+    if status == "succeeded":
+        return ProvisioningResult(succeeded=True, message=str(data.get("message", ""))[:300])
+    if status == "failed":
+        message = str(data.get("message") or "").strip()
+        return ProvisioningResult.failure(
+            message or _("The vendor refused the request without a reason.")
+        )
+    return ProvisioningResult.failure(
+        _('The provisioning answer has no "status" of "succeeded" or "failed".')
+    )
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        return None
+
+
+class GenericJsonProvisioner(Provisioner):
+    kind = "generic_json"
+    label = gettext_lazy("Generic JSON (POST to the endpoint)")
+
+    def provision(
+        self, integration: Integration, request: ProvisioningRequest
+    ) -> ProvisioningResult:
+        secret = (
+            {integration.auth_header: integration.auth_token}
+            if integration.auth_token and integration.auth_header
+            else {}
+        )
+        return post_json(
+            integration.endpoint_url,
+            {"action": request.action, "request_id": request.request_id, **request.payload},
+            secret_headers=secret,
+            idempotency_key=request.request_id,
+            timeout=integration.timeout_seconds,
+        )
+
+
+register_provisioner(GenericJsonProvisioner())
+
+
+# ------------------------------------------------------------------------------ lookups
+
+
+def integration_for(product: Product) -> Integration | None:
+    """The active integration that provisions ``product``, if its type has one.
+
+    A bundle is never provisioned itself: its component subscriptions are.
+    """
+    product_type = product.product_type
+    if product.kind == Product.Kind.BUNDLE or product_type is None:
+        return None
+    if not product_type.integration:
+        return None
+    integration = Integration.objects.filter(code=product_type.integration, is_active=True).first()
+    if integration is None or get_provisioner(integration.connector) is None:
+        return None
+    return integration
+
+
+def needs_provisioning(product: Product) -> bool:
+    return integration_for(product) is not None
+
+
+def current_attempt(subscription: Subscription) -> SubscriptionChange | None:
+    """The change row that started the subscription's latest provisioning attempt."""
+    return (
+        SubscriptionChange.objects.filter(subscription=subscription, kind__in=ATTEMPT_KINDS)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def is_waiting(subscription: Subscription, attempt_id: int) -> bool:
+    """Still waiting for exactly this attempt's answer (else the answer is ignored)."""
+    if subscription.provisioning_status != ProvisioningStatus.PENDING:
+        return False
+    if not subscription.is_live:
+        return False
+    attempt = current_attempt(subscription)
+    return attempt is not None and attempt.pk == attempt_id
+
+
+def build_request(subscription: Subscription, attempt: SubscriptionChange) -> ProvisioningRequest:
+    product = subscription.product
+    return ProvisioningRequest(
+        action=ATTEMPT_KINDS[attempt.kind],
+        request_id=f"{subscription.number}-{attempt.pk}",
+        payload={
+            "subscription": {
+                "number": subscription.number,
+                "name": subscription.display_name,
+                "start_date": subscription.start_date.isoformat(),
+                "trial": subscription.status == SubscriptionStatus.TRIAL,
+            },
+            "account": {"number": subscription.account.number, "name": subscription.account.name},
+            "product": {
+                "sku": product.code,
+                "name": product.name,
+                "product_type": product.product_type.code if product.product_type else "",
+            },
+            "plan": {
+                "billing_cycle": subscription.plan.billing_cycle,
+                "commitment_months": subscription.plan.commitment_months,
+            },
+            "quantity": subscription.quantity,
+            "attributes": subscription.provisioning_attributes or {},
+        },
+    )
+
+
+def queue_provisioning(subscription_id: int, attempt_id: int) -> None:
+    """Send the attempt to a worker once the current transaction commits."""
+    transaction.on_commit(lambda: _send(subscription_id, attempt_id))
+
+
+def _send(subscription_id: int, attempt_id: int) -> None:
+    # Imported here: the task module imports the services, which import this module.
+    from subscriptions.provisioning_tasks import provision_subscription
+
+    try:
+        provision_subscription.delay(subscription_id, attempt_id)
+    except Exception:
+        # The subscription is committed and waits: failing the caller now would undo
+        # nothing, and the sweep sends the attempt once the broker is back.
+        logger.exception(
+            "provisioning: subscription %s not queued; the sweep sends it later", subscription_id
+        )

@@ -1,0 +1,105 @@
+"""Provisioning jobs: send one attempt to the vendor, and a sweep for attempts never sent.
+
+The vendor call happens outside any transaction; the answer is recorded under the
+subscription's row lock and only while the attempt is still the one it waits for
+(``provisioning.is_waiting``), so a job delivered twice records its outcome once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from subscriptions import provisioning, services
+from subscriptions.models import LIVE_STATUSES, ProvisioningStatus, Subscription, SubscriptionStatus
+from subscriptions.provisioning import ProvisioningResult
+
+logger = logging.getLogger(__name__)
+
+# A request waits at most the integration's timeout (300 s at most); the job's hard limit
+# leaves room for recording the answer.
+TIME_LIMIT = 360
+# An attempt still pending after this long was never sent (broker down) or lost.
+SWEEP_AFTER = timedelta(seconds=TIME_LIMIT * 2)
+SWEEP_BATCH = 200
+
+
+def provision_attempt(subscription_id: int, attempt_id: int) -> str:
+    """Send the attempt and record the answer; what happened, for the job's result."""
+    subscription = (
+        Subscription.objects.select_related("account", "product__product_type", "plan")
+        .filter(pk=subscription_id)
+        .first()
+    )
+    if subscription is None:
+        return "missing"
+    if not provisioning.is_waiting(subscription, attempt_id):
+        return "not waiting"
+    attempt = provisioning.current_attempt(subscription)
+    assert attempt is not None  # is_waiting checked it
+    integration = provisioning.integration_for(subscription.product)
+    provisioner = (
+        provisioning.get_provisioner(integration.connector) if integration is not None else None
+    )
+    if integration is None or provisioner is None:
+        result = ProvisioningResult.failure(
+            _("The product type of %(product)s has no active provisioning integration.")
+            % {"product": subscription.product.name}
+        )
+    else:
+        result = provisioner.provision(
+            integration, provisioning.build_request(subscription, attempt)
+        )
+    return record_outcome(subscription_id, attempt_id, result)
+
+
+def record_outcome(subscription_id: int, attempt_id: int, result: ProvisioningResult) -> str:
+    with transaction.atomic():
+        subscription = services.lock_subscription(Subscription(pk=subscription_id))
+        if not provisioning.is_waiting(subscription, attempt_id):
+            return "not waiting"
+        if subscription.status != SubscriptionStatus.PENDING:
+            # A trial (or a trial upgraded to paid meanwhile) keeps its status.
+            services.subscription_record_provisioning(
+                actor=None,
+                subscription=subscription,
+                error="" if result.succeeded else result.message,
+            )
+        elif result.succeeded:
+            services.subscription_mark_provisioned(actor=None, subscription=subscription)
+        else:
+            services.subscription_mark_failed(
+                actor=None, subscription=subscription, error=result.message
+            )
+    if not result.succeeded:
+        logger.warning("provisioning: subscription %s failed: %s", subscription_id, result.message)
+    return "provisioned" if result.succeeded else "failed"
+
+
+@shared_task(acks_late=True, time_limit=TIME_LIMIT)
+def provision_subscription(subscription_id: int, attempt_id: int) -> str:
+    """Send one provisioning attempt; safe to run twice."""
+    return provision_attempt(subscription_id, attempt_id)
+
+
+@shared_task(acks_late=True, time_limit=TIME_LIMIT)
+def sweep_pending_provisioning() -> int:
+    """Beat: queue again the attempts still waiting long after they started."""
+    cutoff = timezone.now() - SWEEP_AFTER
+    waiting = Subscription.objects.filter(
+        provisioning_status=ProvisioningStatus.PENDING,
+        status__in=LIVE_STATUSES,
+        updated_at__lt=cutoff,
+    ).order_by("updated_at")[:SWEEP_BATCH]
+    queued = 0
+    for subscription in waiting:
+        attempt = provisioning.current_attempt(subscription)
+        if attempt is not None:
+            provisioning.queue_provisioning(subscription.pk, attempt.pk)
+            queued += 1
+    return queued
