@@ -368,7 +368,7 @@ def subscription_create(
             with transaction.atomic():
                 subscription.save()
         except IntegrityError as error:
-            if "subscriptions_one_live_per_account" in str(error):
+            if breaks_one_live_per_account(error, subscription):
                 raise ValidationError(
                     {
                         "product": _(
@@ -406,6 +406,28 @@ def subscription_create(
             payload=event_payload(subscription, trial=trial),
         )
     return subscription
+
+
+def breaks_one_live_per_account(error: IntegrityError, subscription: Subscription) -> bool:
+    """Whether ``error`` is the one-live-subscription constraint refusing ``subscription``.
+
+    PostgreSQL names the constraint in its message, SQLite only lists the columns: the
+    question is answered by looking for the other live subscription.
+    """
+    if "subscriptions_one_live_per_account" in str(error):
+        return True
+    return (
+        subscription.is_single_per_account
+        and Subscription.objects.filter(
+            account_id=subscription.account_id,
+            product_id=subscription.product_id,
+            plan_id=subscription.plan_id,
+            is_single_per_account=True,
+            status__in=LIVE_STATUSES,
+        )
+        .exclude(pk=subscription.pk)
+        .exists()
+    )
 
 
 def _initial_status(*, trial: bool, provisioned: bool) -> str:

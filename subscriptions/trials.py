@@ -336,7 +336,7 @@ def trial_upgrade_to_paid(
             with transaction.atomic():
                 subscription.save()
         except IntegrityError as error:
-            if "subscriptions_one_live_per_account" in str(error):
+            if services.breaks_one_live_per_account(error, subscription):
                 raise ValidationError(
                     {
                         "plan": _(
