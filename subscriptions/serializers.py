@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from bss.core.permissions import user_has_permission
@@ -174,7 +175,7 @@ class OperationSerializer(serializers.Serializer):
             self._user(), "subscriptions", "backdate"
         ):
             raise serializers.ValidationError(
-                "You may not backdate operations (subscriptions.backdate)."
+                _("You may not backdate operations (subscriptions.backdate).")
             )
         return value
 
@@ -208,7 +209,7 @@ class EditPricingSerializer(OperationSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("clear_user_price") and attrs.get("user_unit_price") is not None:
             raise serializers.ValidationError(
-                {"user_unit_price": "Send a user price or clear_user_price, not both."}
+                {"user_unit_price": _("Send a user price or clear_user_price, not both.")}
             )
         return attrs
 
@@ -230,7 +231,7 @@ class CancelSerializer(OperationSerializer):
             self._user(), "subscriptions", "custom_refund"
         ):
             raise serializers.ValidationError(
-                "No refund or a custom amount needs the subscriptions.custom_refund right."
+                _("No refund or a custom amount needs the subscriptions.custom_refund right.")
             )
         return value
 
