@@ -94,18 +94,19 @@ PLAIN_ROLL_STATUSES = (
     SubscriptionStatus.ACTIVE,
     SubscriptionStatus.SUSPENDED,
 )
+# What a roll changes on a subscription (the last, updated_at, only when it changed).
 SUBSCRIPTION_UPDATE_COLUMNS = (
-    ("current_period_start", "date"),
-    ("current_period_end", "date"),
-    ("cycle_number", "integer"),
-    ("billed_through", "date"),
-    ("term_start", "date"),
-    ("term_started_at", "timestamptz"),
-    ("term_end", "date"),
-    ("unit_price", "numeric"),
-    ("final_unit_price", "numeric"),
-    ("price_protected_until", "date"),
-    ("updated_at", "timestamptz"),
+    "current_period_start",
+    "current_period_end",
+    "cycle_number",
+    "billed_through",
+    "term_start",
+    "term_started_at",
+    "term_end",
+    "unit_price",
+    "final_unit_price",
+    "price_protected_until",
+    "updated_at",
 )
 
 
@@ -281,7 +282,7 @@ def _update_subscriptions(subscriptions: Sequence[Subscription]) -> None:
     now = timezone.now()
     for subscription in subscriptions:
         subscription.updated_at = now
-    names = [name for name, _type in SUBSCRIPTION_UPDATE_COLUMNS]
+    names = SUBSCRIPTION_UPDATE_COLUMNS
     copy_update(
         Subscription,
         names,
@@ -395,7 +396,7 @@ def _proration_method(subscription: Subscription, organization_method: str) -> s
 
 
 def _state(subscription: Subscription) -> tuple[Any, ...]:
-    return tuple(getattr(subscription, name) for name, _kind in SUBSCRIPTION_UPDATE_COLUMNS[:-1])
+    return tuple(getattr(subscription, name) for name in SUBSCRIPTION_UPDATE_COLUMNS[:-1])
 
 
 # Stands for the invoice number in the audit entries made before the number is taken;
