@@ -323,6 +323,23 @@ def _record_done(run: BillingRun, outcomes: list[_Outcome]) -> None:
     """
     if not outcomes:
         return
+    if connection.vendor == "postgresql":
+        recorded = _mark_done(run, outcomes)
+    else:
+        recorded = _mark_done_portable(run, outcomes)
+    counted = [outcome for outcome in outcomes if outcome.account_id in recorded]
+    if not counted:
+        return
+    BillingRun.objects.filter(pk=run.pk).update(
+        accounts_done=F("accounts_done") + len(counted),
+        invoices_count=F("invoices_count") + sum(outcome.debit for outcome in counted),
+        credit_invoices_count=F("credit_invoices_count") + sum(o.credit for o in counted),
+        updated_at=timezone.now(),
+    )
+
+
+def _mark_done(run: BillingRun, outcomes: list[_Outcome]) -> set[int]:
+    """One UPDATE for the whole chunk (PostgreSQL); returns the accounts it marked."""
     table = BillingRunAccount._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -348,16 +365,30 @@ def _record_done(run: BillingRun, outcomes: list[_Outcome]) -> None:
                 BillingRunAccountStatus.PENDING,
             ],
         )
-        recorded = {row[0] for row in cursor.fetchall()}
-    counted = [outcome for outcome in outcomes if outcome.account_id in recorded]
-    if not counted:
-        return
-    BillingRun.objects.filter(pk=run.pk).update(
-        accounts_done=F("accounts_done") + len(counted),
-        invoices_count=F("invoices_count") + sum(outcome.debit for outcome in counted),
-        credit_invoices_count=F("credit_invoices_count") + sum(o.credit for o in counted),
-        updated_at=timezone.now(),
-    )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _mark_done_portable(run: BillingRun, outcomes: list[_Outcome]) -> set[int]:
+    """The same, row by row, for SQLite (the quickstart)."""
+    recorded = set()
+    now = timezone.now()
+    for outcome in outcomes:
+        marked = BillingRunAccount.objects.filter(
+            run_id=run.pk, account_id=outcome.account_id, status=BillingRunAccountStatus.PENDING
+        ).update(
+            status=BillingRunAccountStatus.DONE,
+            charges_count=outcome.charges,
+            invoices_count=outcome.debit,
+            credit_invoices_count=outcome.credit,
+            invoice_ids=outcome.invoice_ids,
+            amounts=outcome.amounts,
+            held=outcome.held,
+            error="",
+            finished_at=now,
+        )
+        if marked:
+            recorded.add(outcome.account_id)
+    return recorded
 
 
 def _error_text(error: Exception) -> str:
@@ -401,6 +432,14 @@ def _bill_one(run: BillingRun, account_id: int, *, actor: Any) -> None:
 
 def run_amounts(run: BillingRun) -> dict[str, str]:
     """The run's amount per currency, summed from its accounts' rows."""
+    if connection.vendor != "postgresql":
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for amounts in BillingRunAccount.objects.filter(run_id=run.pk).values_list(
+            "amounts", flat=True
+        ):
+            for code, value in (amounts or {}).items():
+                totals[code] += Decimal(value)
+        return {code: str(quantize(total, code)) for code, total in sorted(totals.items())}
     table = BillingRunAccount._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
