@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from bss.core.money import quantize, quantize_unit_price
 from catalogue.models import (
@@ -301,6 +302,17 @@ def plan_list_price(*, plan: ProductPlan, currency: str) -> ProductPrice:
     return price
 
 
+def require_plan_of(product: Product, plan: ProductPlan, field: str = "plan") -> None:
+    """Refuse ``plan`` unless it is one of ``product``'s plans."""
+    if plan.product_id != product.pk:
+        raise ValidationError(
+            {
+                field: _("The plan %(plan)s is not a plan of %(product)s.")
+                % {"plan": plan, "product": product.name}
+            }
+        )
+
+
 def quote_price(
     *,
     product: Product,
@@ -321,8 +333,7 @@ def quote_price(
     ``ordered_on`` the date the subscription was ordered: promotions are judged on that
     date, so a two-cycle promotion still discounts cycle 2 after it stopped being offered.
     """
-    if plan.product_id != product.pk:
-        raise ValidationError({"plan": f"The plan {plan} is not a plan of {product.name}."})
+    require_plan_of(product, plan)
     if cycle_number < 1:
         raise ValidationError({"cycle_number": "Billing cycles are numbered from 1."})
     units = _as_quantity(quantity)

@@ -26,7 +26,7 @@ from bss.core.numbering import next_number
 from bss.core.permissions import user_has_permission
 from bss.setup.fields.values import account_context_of, validate_custom_data
 from catalogue.models import PriceList, Product, ProductPlan
-from catalogue.pricing import PriceQuote, quote_price
+from catalogue.pricing import PriceQuote, quote_price, require_plan_of
 from orders import statuses
 from orders.models import (
     DeliveryStatus,
@@ -369,13 +369,7 @@ def check_line_values(
     parent_item: Any,
     action: str,
 ) -> None:
-    if plan.product_id != product.pk:
-        raise ValidationError(
-            {
-                "plan": _("The plan %(plan)s is not a plan of %(product)s.")
-                % {"plan": plan, "product": product.name}
-            }
-        )
+    require_plan_of(product, plan)
     if quantity is None or quantity < 1:
         raise ValidationError({"quantity": _("The quantity must be at least 1.")})
     if discount_percent is None or not (Decimal(0) <= discount_percent <= Decimal(100)):

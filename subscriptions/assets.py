@@ -28,6 +28,7 @@ from bss.core.money import quantize_unit_price
 from bss.core.numbering import next_number
 from bss.setup.fields.values import account_context_of, validate_custom_data
 from catalogue.models import Product, ProductPlan, ProductTypeCategory
+from catalogue.pricing import require_plan_of
 from subscriptions import asset_hooks
 from subscriptions.asset_hooks import AssetChange
 from subscriptions.models import Asset, AssetStatus
@@ -104,13 +105,7 @@ def asset_create(
         existing = Asset.objects.filter(origin_order_item_id=origin_order_item_id).first()
         if existing is not None:
             return existing
-    if plan.product_id != product.pk:
-        raise ValidationError(
-            {
-                "plan": _("The plan %(plan)s is not a plan of %(product)s.")
-                % {"plan": plan, "product": product.name}
-            }
-        )
+    require_plan_of(product, plan)
     if not _is_asset_product(product, plan):
         raise ValidationError(
             {

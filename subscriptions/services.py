@@ -26,6 +26,7 @@ from bss.core.events import emit_event
 from bss.core.money import quantize_unit_price
 from bss.core.numbering import next_number
 from catalogue.models import CYCLE_MONTHS, BundleComponent, ChargeType, Product, ProductPlan
+from catalogue.pricing import require_plan_of
 from catalogue.relations import upgrade_targets
 from subscriptions import hooks, provisioning
 from subscriptions.amounts import (
@@ -245,13 +246,7 @@ def subscription_create(
         if existing is not None:
             return existing
     at = _now(effective_at)
-    if plan.product_id != product.pk:
-        raise ValidationError(
-            {
-                "plan": _("The plan %(plan)s is not a plan of %(product)s.")
-                % {"plan": plan, "product": product.name}
-            }
-        )
+    require_plan_of(product, plan)
     if not plan.is_recurring:
         raise ValidationError(
             {

@@ -34,6 +34,7 @@ from bss.core.audit import acting_as
 from bss.core.events import emit_event
 from bss.core.money import quantize, quantize_unit_price
 from catalogue.models import CYCLE_MONTHS, Product, ProductPlan
+from catalogue.pricing import require_plan_of
 from subscriptions import services
 from subscriptions.amounts import PeriodPrice, period_price
 from subscriptions.models import (
@@ -218,13 +219,7 @@ def _paid_terms(
     """The paid subscription a conversion on ``day`` would start, aligned as a new one."""
     product = subscription.product
     plan = plan or subscription.plan
-    if plan.product_id != product.pk:
-        raise ValidationError(
-            {
-                "plan": _("The plan %(plan)s is not a plan of %(product)s.")
-                % {"plan": plan, "product": product.name}
-            }
-        )
+    require_plan_of(product, plan)
     if not plan.is_recurring:
         raise ValidationError(
             {"plan": _("%(plan)s is sold once; choose a recurring plan.") % {"plan": plan}}
