@@ -68,6 +68,23 @@ def _fresh_caches(request: pytest.FixtureRequest) -> Iterator[None]:
     forget_overrides()
 
 
+@pytest.fixture
+def django_assert_max_num_queries(django_assert_max_num_queries: Any) -> Callable[..., Any]:
+    """pytest-django's, measured from a fresh translation-override stamp.
+
+    The stamp ``_fresh_caches`` sets lives ``LOCAL_CACHE_RECHECK_SECONDS`` in the
+    process-local cache: a test that spends longer building its rows would see the
+    measured request reload the overrides, one query more than the page makes.
+    """
+    from bss.core.translation import forget_overrides
+
+    def measured(*args: Any, **kwargs: Any) -> Any:
+        forget_overrides()
+        return django_assert_max_num_queries(*args, **kwargs)
+
+    return measured
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
