@@ -87,9 +87,7 @@ def _offer_shared_text() -> tuple[str, str]:
         + escape(_("The offer is valid until %(date)s.")).replace(
             "%(date)s", '{{ offer.valid_until|date:"Y-m-d" }}'
         )
-        + "</p><p>"
-        + escape(_("Kind regards,"))
-        + "<br>{{ org.name }}</p>"
+        + "</p><p>{{ org.name }}</p>"
     )
     return subject, body
 

@@ -4,6 +4,8 @@ what the organization edited stays as it left it (migration 0003)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from accounts.models import Contact
@@ -92,3 +94,16 @@ def test_the_event_recipients_role_keeps_only_contacts_of_the_account() -> None:
     nobody = recipients.RecipientContext(account=None, contact=None, actor=None, event=event)
     assert recipients.resolve(["role:event_recipients"], nobody) == []
     assert recipients.validate_entry("role:event_recipients") == "role:event_recipients"
+
+
+def test_the_editor_shows_and_saves_the_new_role_and_fields(admin_client: Any) -> None:
+    from django.urls import reverse
+
+    template = offer_shared()
+    page = admin_client.get(reverse("notifications:template_edit", args=[template.pk]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "The contacts chosen when the event happened" in html
+    assert "event.message" in html
+    assert "event.link" in html
