@@ -55,6 +55,8 @@ EVENT_FIELDS = [
     ("event.activation_url", _("Storefront activation link")),
     ("event.reset_url", _("Storefront password reset link")),
     ("event.request_type", _("Request type")),
+    ("event.message", _("Message of the sender")),
+    ("event.link", _("Link sent with the event (e.g. the offer's public link)")),
 ]
 SUBSCRIPTION_EXTRA_FIELDS = [
     ("subscription.external_pricing_status", _("External pricing status")),

@@ -1,7 +1,8 @@
 """Who gets a message: roles resolved against the record, plus fixed people and addresses.
 
 A recipient entry is a string: ``role:<name>`` (account manager, primary contact, bill-to
-contacts, the record's contact, the account's email, the acting user), ``user:<id>``,
+contacts, the record's contact, the account's email, the acting user, the contacts the
+event names), ``user:<id>``,
 ``group:<id>`` (every active user of the group) or ``email:<address>``.
 """
 
@@ -23,6 +24,7 @@ ROLES = [
     ("role:record_contact", _("The record's contact")),
     ("role:account_email", _("The account's email")),
     ("role:acting_user", _("The acting user")),
+    ("role:event_recipients", _("The contacts chosen when the event happened")),
 ]
 ROLE_CODES = {code for code, _label in ROLES}
 KINDS = ("to", "cc", "bcc")
@@ -33,6 +35,17 @@ class RecipientContext:
     account: Model | None
     contact: Model | None
     actor: Any
+    event: Any = None
+
+
+EVENT_RECIPIENTS = "role:event_recipients"
+
+
+def event_recipient_addresses(event: Any) -> list[str]:
+    """The addresses an event names under ``recipients`` (e.g. the contacts an offer was
+    shared with), as given; empty when it names none."""
+    named = (getattr(event, "payload", None) or {}).get("recipients") or []
+    return [str(address) for address in named if isinstance(address, str) and address]
 
 
 def validate_entry(entry: str) -> str:
@@ -63,6 +76,16 @@ def _addresses_of_role(role: str, context: RecipientContext) -> list[str]:
     if role == "role:acting_user":
         actor = context.actor
         return [actor.email] if getattr(actor, "email", "") else []
+    if role == EVENT_RECIPIENTS:
+        # Only addresses of the account's own contacts: a payload never reaches a stranger.
+        named = event_recipient_addresses(context.event)
+        if account is None or not named:
+            return []
+        known = {
+            address.lower(): address
+            for address in account.contacts.exclude(email="").values_list("email", flat=True)
+        }
+        return [known[address.lower()] for address in named if address.lower() in known]
     if role == "role:record_contact":
         contact = context.contact
         return [contact.email] if contact is not None and contact.email else []

@@ -491,6 +491,8 @@ def message_for_event(template: NotificationTemplate, event: Event) -> Message |
     changed = list((event.payload or {}).get("fields") or [])
     if template.conditions and not conditions_hold(template.conditions, values, changed):
         return None
+    if _names_nobody(template, event):
+        return None
     if template.when_to_send == NotificationTemplate.WhenToSend.ONCE and record_id:
         try:
             with transaction.atomic():
@@ -504,7 +506,7 @@ def message_for_event(template: NotificationTemplate, event: Event) -> Message |
         text = str(error) if isinstance(error, TemplateRefused) else " ".join(error.messages)
         return _message_create(**base, status=MessageStatus.GENERATION_ERROR, error=text)
     context = recipient_rules.RecipientContext(
-        account=rendered.account, contact=rendered.contact, actor=event.actor
+        account=rendered.account, contact=rendered.contact, actor=event.actor, event=event
     )
     addresses = {
         kind: recipient_rules.resolve(template.recipients.get(kind) or [], context)
@@ -528,6 +530,17 @@ def message_for_event(template: NotificationTemplate, event: Event) -> Message |
         subject=rendered.subject,
         body_html=rendered.body_html,
         attachments=attachments,
+    )
+
+
+def _names_nobody(template: NotificationTemplate, event: Event) -> bool:
+    """A template addressed only to the event's chosen contacts has nothing to send when
+    the event chose none (an offer shared as a link only)."""
+    to = template.recipients.get("to") or []
+    return (
+        bool(to)
+        and all(entry == recipient_rules.EVENT_RECIPIENTS for entry in to)
+        and not recipient_rules.event_recipient_addresses(event)
     )
 
 
@@ -626,17 +639,12 @@ def _attachment_files(message: Message) -> list[tuple[str, bytes, str]]:
 
 
 def _offer_pdf(offer_id: Any) -> bytes | None:
-    """The offers module renders its PDFs; until it does there is nothing to attach."""
-    from django.apps import apps
+    """The offer's PDF as the offers module renders it (in the offer's language)."""
+    from offers.models import Offer
+    from offers.pdf import render_offer_pdf
 
-    try:
-        from offers.pdf import offer_pdf_bytes  # type: ignore[import-not-found]
-
-        offer_model = apps.get_model("offers", "Offer")
-    except (ImportError, LookupError):
-        return None
-    offer = offer_model.objects.filter(pk=offer_id).first()
-    return offer_pdf_bytes(offer) if offer is not None else None
+    offer = Offer.objects.select_related("account").filter(pk=offer_id).first()
+    return render_offer_pdf(offer) if offer is not None else None
 
 
 def _backoff(retry_count: int) -> timedelta:

@@ -9,8 +9,14 @@ simply waits for its first event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext as _
 
 CUSTOMER_CLOSING = "<p>Kind regards,<br>{{ org.name }}</p>"
 INTERNAL_CLOSING = '<p><a href="{{ links.record_url }}">Open it in the BSS</a></p>'
@@ -28,6 +34,14 @@ class SystemNotification:
     internal: bool = False
     attachment: str = ""
     plan_only: bool = False
+    # Texts per language (language -> (subject, body)) built from translated strings;
+    # without it the notification is installed in English only.
+    texts: Callable[[], dict[str, tuple[str, str]]] | None = None
+
+    def texts_by_language(self) -> dict[str, tuple[str, str]]:
+        if self.texts is None:
+            return {"en": (self.subject, self.body)}
+        return self.texts()
 
 
 def _customer(text: str) -> str:
@@ -43,6 +57,51 @@ _EFFECTIVE = "<p>Effective date: {{ event.effective_date }}</p>"
 MANAGER = ("role:account_manager",)
 CONTACT = ("role:record_contact",)
 BILL_TO = ("role:bill_to_contacts",)
+EVENT_RECIPIENTS = ("role:event_recipients",)
+
+# What "offer-shared" said before it took over the share dialog's email (its first
+# version): a migration replaces only a text or recipient list still equal to these.
+OFFER_SHARED_V1_TO = ["role:record_contact"]
+OFFER_SHARED_V1_SUBJECT = "Offer {{ offer.number }} from {{ org.name }}"
+OFFER_SHARED_V1_BODY = (
+    "<p>Dear {{ contact.full_name|default:account.name }},</p>"
+    "<p>Please find attached our offer {{ offer.number }}.</p>" + CUSTOMER_CLOSING
+)
+
+
+def _offer_shared_text() -> tuple[str, str]:
+    """Subject and body in the active language: the sender's message (or a default line),
+    the public link and the validity, as the share dialog's email always said."""
+    subject = _("Offer %(number)s: %(name)s") % {
+        "number": "{{ offer.number }}",
+        "name": "{{ offer.name }}",
+    }
+    link = '<a href="{{ event.link }}">{{ event.link }}</a>'
+    body = (
+        "<p>{% if event.message %}{{ event.message|linebreaksbr }}{% else %}"
+        + escape(_("Please find our offer attached."))
+        + "{% endif %}</p>"
+        + "<p>"
+        + escape(_("View, accept or decline it online: %(link)s")).replace("%(link)s", link)
+        + "</p><p>"
+        + escape(_("The offer is valid until %(date)s.")).replace(
+            "%(date)s", '{{ offer.valid_until|date:"Y-m-d" }}'
+        )
+        + "</p><p>{{ org.name }}</p>"
+    )
+    return subject, body
+
+
+def offer_shared_texts() -> dict[str, tuple[str, str]]:
+    """English, and each other language of the BSS whose translation differs from it."""
+    texts: dict[str, tuple[str, str]] = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            text = _offer_shared_text()
+        if language == "en" or text != texts.get("en"):
+            texts[language] = text
+    return texts
+
 
 SYSTEM_NOTIFICATIONS: list[SystemNotification] = [
     # Storefront access of contacts.
@@ -311,10 +370,11 @@ SYSTEM_NOTIFICATIONS: list[SystemNotification] = [
         "offer",
         "Offer shared",
         "offer.shared",
-        CONTACT,
-        "Offer {{ offer.number }} from {{ org.name }}",
-        _customer("<p>Please find attached our offer {{ offer.number }}.</p>"),
+        EVENT_RECIPIENTS,
+        "",
+        "",
         attachment="offer_pdf",
+        texts=offer_shared_texts,
     ),
     SystemNotification(
         "case-created",
@@ -379,8 +439,42 @@ def install_system_templates(template_model: Any, text_model: Any) -> int:
             recipients={"to": list(item.to), "cc": [], "bcc": []},
             attachment=item.attachment,
         )
-        text_model.objects.create(
-            template=template, language="en", subject=item.subject, body_html=item.body
-        )
+        for language, (subject, body) in item.texts_by_language().items():
+            text_model.objects.create(
+                template=template, language=language, subject=subject, body_html=body
+            )
         added += 1
     return added
+
+
+def update_offer_shared(template_model: Any, text_model: Any) -> bool:
+    """Let an installed "offer-shared" send the share dialog's email: its recipients and
+    texts become the current ones where the organization left the first version as it
+    was; whatever it edited stays. Returns whether anything changed."""
+    template = template_model.objects.filter(code="offer-shared").first()
+    if template is None:
+        return False
+    changed = False
+    recipients = template.recipients or {}
+    if (
+        list(recipients.get("to") or []) == OFFER_SHARED_V1_TO
+        and not recipients.get("cc")
+        and not recipients.get("bcc")
+    ):
+        template.recipients = {"to": list(EVENT_RECIPIENTS), "cc": [], "bcc": []}
+        template.save(update_fields=["recipients"])
+        changed = True
+    texts = list(text_model.objects.filter(template=template))
+    if (
+        len(texts) == 1
+        and texts[0].language == "en"
+        and texts[0].subject == OFFER_SHARED_V1_SUBJECT
+        and texts[0].body_html == OFFER_SHARED_V1_BODY
+    ):
+        text_model.objects.filter(template=template).delete()
+        for language, (subject, body) in offer_shared_texts().items():
+            text_model.objects.create(
+                template=template, language=language, subject=subject, body_html=body
+            )
+        changed = True
+    return changed

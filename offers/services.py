@@ -568,8 +568,9 @@ def offer_share(
 ) -> ShareResult:
     """Share the offer: a signed, expiring link and/or an email with the PDF to contacts.
 
-    A "not yet sent" offer moves to the default in-progress status. The email goes out
-    after the commit, so a rolled-back share sends nothing.
+    A "not yet sent" offer moves to the default in-progress status. The email is the
+    notification of the ``offer.shared`` event, made after the commit, so a rolled-back
+    share sends nothing.
     """
     with acting_as(actor):
         offer = lock_offer(offer)
@@ -609,23 +610,20 @@ def offer_share(
             update.append("link_expires_at")
         offer.save(update_fields=update)
         link = public_url(offer, base_url=base_url)
+        # The notification "offer-shared" (notifications/system.py) is the one email: it
+        # goes to these recipients, after commit, through the email preferences and log.
         emit_event(
             "offer.shared",
             actor=actor,
             aggregate=offer,
             payload=offer_payload(
-                offer, recipients=recipients, link_expires_at=offer.link_expires_at.isoformat()
+                offer,
+                recipients=recipients,
+                message=message.strip(),
+                link=link,
+                link_expires_at=offer.link_expires_at.isoformat(),
             ),
         )
-        if recipients:
-            from offers.sharing import send_offer_email
-
-            offer_id = offer.pk
-            transaction.on_commit(
-                lambda: send_offer_email(
-                    offer_id=offer_id, recipients=recipients, message=message, link=link
-                )
-            )
         return ShareResult(offer=offer, link=link, recipients=recipients)
 
 

@@ -15,6 +15,8 @@ from django.urls import reverse
 from accounts.models import Contact
 from bss.core.models import ConsentRecord, Event
 from catalogue.models import BillingCycle
+from notifications.models import Message as NotificationMessage
+from notifications.models import MessageStatus
 from offers import services
 from offers.models import Offer, OfferStatus, OfferStatusType
 from orders.models import Order
@@ -187,6 +189,7 @@ def test_sharing_moves_a_not_yet_sent_offer_and_emails_the_pdf(
     assert offer.status.name == "In Progress"
     assert offer.shared_at is not None
     assert Event.objects.filter(name="offer.shared", aggregate_id=str(offer.pk)).count() == 1
+    # One email, sent by the notification "offer-shared" and logged once.
     [message] = smtp_server.messages
     assert message["To"] == "eleni@acme.example"
     assert message["Subject"] == f"Offer {offer.number}: Mail"
@@ -201,6 +204,12 @@ def test_sharing_moves_a_not_yet_sent_offer_and_emails_the_pdf(
     attachment = next(part for part in parts if part.get_content_type() == "application/pdf")
     assert attachment.get_filename() == f"{offer.number}.pdf"
     assert attachment.get_payload(decode=True).startswith(b"%PDF")
+    [logged] = NotificationMessage.objects.all()
+    assert (logged.template.code, logged.status, logged.to) == (
+        "offer-shared",
+        MessageStatus.COMPLETED,
+        ["eleni@acme.example"],
+    )
 
 
 def test_a_contact_of_another_account_is_refused(
@@ -338,5 +347,6 @@ def test_sharing_through_the_page_emails_the_chosen_contact(
     assert response.status_code == 302
     [message] = smtp_server.messages
     assert message["To"] == "maria@acme.example"
+    assert NotificationMessage.objects.get().status == MessageStatus.COMPLETED
     page = admin_client.get(s16_offer.get_absolute_url())
     assert 'id="share-link"' in page.content.decode()
