@@ -249,14 +249,9 @@ def billing_run_chunk(run_id: int, chunk: int) -> int:
     )
     actor = run.requested_by
     one_by_one = pending
-    if pending and not run.is_dry_run and uses_bulk_path():
+    if pending and uses_bulk_path():
         try:
-            with transaction.atomic():
-                outcome = bill_accounts_bulk(
-                    actor=actor, billing_account_ids=pending, run_date=run.run_date
-                )
-                _record_bulk(run, outcome.done.values())
-            one_by_one = sorted(set(outcome.fallback))
+            one_by_one = _bill_in_bulk(run, pending, actor=actor)
         except Exception:
             # The chunk's transaction rolled back as a whole; one by one, each account
             # either bills or is recorded with its own error.
@@ -287,12 +282,12 @@ def _amounts(rows: Iterable[tuple[str, str, Decimal]]) -> dict[str, str]:
     return {currency: str(quantize(total, currency)) for currency, total in sorted(totals.items())}
 
 
-def _outcome_of_bulk(result: BulkAccountResult) -> _Outcome:
+def _outcome_of_bulk(result: BulkAccountResult, *, dry_run: bool = False) -> _Outcome:
     invoices = result.invoices
     return _Outcome(
         account_id=result.billing_account_id,
         charges=result.charges,
-        invoice_ids=[invoice.invoice_id for invoice in invoices],
+        invoice_ids=[] if dry_run else [invoice.invoice_id for invoice in invoices],
         debit=sum(1 for invoice in invoices if invoice.kind == InvoiceKind.DEBIT),
         credit=sum(1 for invoice in invoices if invoice.kind == InvoiceKind.CREDIT),
         amounts=_amounts((i.kind, i.currency, i.gross_total) for i in invoices),
@@ -312,8 +307,25 @@ def _outcome_of_bill(bill: AccountBill, *, dry_run: bool) -> _Outcome:
     )
 
 
-def _record_bulk(run: BillingRun, results: Iterable[BulkAccountResult]) -> None:
-    _record_done(run, [_outcome_of_bulk(result) for result in results])
+def _bill_in_bulk(run: BillingRun, pending: list[int], *, actor: Any) -> list[int]:
+    """Bill a chunk through the bulk path; returns the accounts left to bill one by one.
+
+    A dry run bills in a savepoint that is rolled back: what it would have invoiced is
+    recorded on the run, nothing else stays (events and PDFs queued in the savepoint
+    are dropped with it).
+    """
+    with transaction.atomic():
+        with transaction.atomic():
+            outcome = bill_accounts_bulk(
+                actor=actor, billing_account_ids=pending, run_date=run.run_date
+            )
+            if run.is_dry_run:
+                transaction.set_rollback(True)
+        _record_done(
+            run,
+            [_outcome_of_bulk(result, dry_run=run.is_dry_run) for result in outcome.done.values()],
+        )
+    return sorted(set(outcome.fallback))
 
 
 def _record_done(run: BillingRun, outcomes: list[_Outcome]) -> None:
