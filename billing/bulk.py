@@ -70,7 +70,7 @@ from billing.taxes import TaxTable, is_reverse_charge_candidate
 from bss.core.audit import acting_as
 from bss.core.bulk_writes import assign_ids, copy_insert, copy_rows, copy_update
 from bss.core.events import emit_events, event_values
-from bss.core.money import quantize, quantize_unit_price
+from bss.core.money import quantize
 from bss.setup.organization.selectors import organization
 from catalogue.models import Product, ProductPlan, Promotion
 from catalogue.pricing import PriceQuote, quote_price
@@ -223,34 +223,16 @@ class _Roller:
         subscription.cycle_number += 1
 
     def _renew(self, subscription: Subscription) -> None:
-        # Mirrors subscriptions.services._renew_term for a term without scheduled requests.
+        # subscriptions.services._renew_term for a term without scheduled requests.
         end = subscription.current_period_end
         at = timezone.make_aware(datetime.combine(end, datetime.min.time()))
         old_quantity = subscription.quantity
         old_price = subscription.effective_unit_price
-        protected = (
-            subscription.price_protected_until is not None
-            and subscription.price_protected_until > end
+        subscription_services.start_next_term(
+            subscription,
+            at=at,
+            list_price=lambda item, day: self.quotes.quote(item, day).unit_price,
         )
-        if not protected and subscription.user_unit_price is None:
-            quote = self.quotes.quote(subscription, end)
-            subscription.unit_price = quantize_unit_price(quote.unit_price)
-        if (
-            subscription.price_protected_until is not None
-            and subscription.price_protected_until <= end
-        ):
-            subscription.price_protected_until = None
-        subscription.final_unit_price = subscription_services.net_unit_price(
-            subscription.effective_unit_price, subscription.discount_percent
-        )
-        subscription.current_period_start = end
-        subscription.current_period_end = add_months(
-            end, subscription.cycle_months, subscription.anchor_day
-        )
-        subscription.term_start = end
-        subscription.term_started_at = at
-        subscription.term_end = add_months(end, subscription.term_months, subscription.anchor_day)
-        subscription.cycle_number += 1
         self.changes.append(
             {
                 "subscription_id": subscription.pk,

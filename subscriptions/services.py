@@ -9,7 +9,7 @@ right, checked by the views and the API that pass it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -1745,6 +1745,49 @@ def advance_one(
     return []
 
 
+def _list_price(subscription: Subscription, on_date: date) -> Decimal:
+    return quote_for_account(
+        subscription.account,
+        product=subscription.product,
+        plan=subscription.plan,
+        quantity=subscription.quantity,
+        on_date=on_date,
+    ).unit_price
+
+
+def start_next_term(
+    subscription: Subscription,
+    *,
+    at: datetime,
+    list_price: Callable[[Subscription, date], Decimal],
+) -> None:
+    """Move ``subscription`` into the term that starts where its current period ends.
+
+    The unit price is read again (``list_price``) unless a user price is set or the
+    price is protected beyond the renewal day; a protection ending by then is dropped.
+    Renewal here and the billing run's bulk path both call this: one rule, no copies.
+    """
+    end = subscription.current_period_end
+    protected = (
+        subscription.price_protected_until is not None and subscription.price_protected_until > end
+    )
+    if not protected and subscription.user_unit_price is None:
+        subscription.unit_price = quantize_unit_price(list_price(subscription, end))
+    if subscription.price_protected_until is not None and subscription.price_protected_until <= end:
+        subscription.price_protected_until = None
+    subscription.final_unit_price = net_unit_price(
+        subscription.effective_unit_price, subscription.discount_percent
+    )
+    subscription.current_period_start = end
+    subscription.current_period_end = add_months(
+        end, subscription.cycle_months, subscription.anchor_day
+    )
+    subscription.term_start = end
+    subscription.term_started_at = at
+    subscription.term_end = add_months(end, subscription.term_months, subscription.anchor_day)
+    subscription.cycle_number += 1
+
+
 def _renew_term(
     subscription: Subscription, *, at: datetime, actor: Any, source: str
 ) -> SubscriptionChange:
@@ -1780,31 +1823,7 @@ def _renew_term(
         request.completed_at = timezone.now()
         request.save(update_fields=["status", "completed_at", "updated_at"])
         applied.append(request.pk)
-    protected = (
-        subscription.price_protected_until is not None and subscription.price_protected_until > end
-    )
-    if not protected and subscription.user_unit_price is None:
-        quote = quote_for_account(
-            subscription.account,
-            product=subscription.product,
-            plan=subscription.plan,
-            quantity=subscription.quantity,
-            on_date=end,
-        )
-        subscription.unit_price = quantize_unit_price(quote.unit_price)
-    if subscription.price_protected_until is not None and subscription.price_protected_until <= end:
-        subscription.price_protected_until = None
-    subscription.final_unit_price = net_unit_price(
-        subscription.effective_unit_price, subscription.discount_percent
-    )
-    subscription.current_period_start = end
-    subscription.current_period_end = add_months(
-        end, subscription.cycle_months, subscription.anchor_day
-    )
-    subscription.term_start = end
-    subscription.term_started_at = at
-    subscription.term_end = add_months(end, subscription.term_months, subscription.anchor_day)
-    subscription.cycle_number += 1
+    start_next_term(subscription, at=at, list_price=_list_price)
     change = record_change(
         subscription,
         ChangeKind.RENEWED,
