@@ -53,6 +53,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -74,14 +75,31 @@ MAX_REASON_LENGTH = 300
 class ProvisioningAction:
     CREATE = "create"
     REPROVISION = "reprovision"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    CANCEL = "cancel"
+    CHANGE_QUANTITY = "change_quantity"
+    EXPIRE = "expire"
 
 
-# The change rows that start an attempt, and the action each one asks the vendor for.
-ATTEMPT_KINDS = {
+# The change rows that set a subscription up, and the action each one asks for.
+SETUP_KINDS = {
     ChangeKind.CREATED: ProvisioningAction.CREATE,
     ChangeKind.TRIAL_STARTED: ProvisioningAction.CREATE,
     ChangeKind.REPROVISIONED: ProvisioningAction.REPROVISION,
 }
+# The lifecycle changes of a provisioned subscription that the vendor is told about.
+LIFECYCLE_KINDS = {
+    ChangeKind.SUSPENDED: ProvisioningAction.SUSPEND,
+    ChangeKind.RESUMED: ProvisioningAction.RESUME,
+    ChangeKind.CANCEL: ProvisioningAction.CANCEL,
+    ChangeKind.QUANTITY: ProvisioningAction.CHANGE_QUANTITY,
+    ChangeKind.EXPIRED: ProvisioningAction.EXPIRE,
+}
+# The change rows that start an attempt.
+ATTEMPT_KINDS = {**SETUP_KINDS, **LIFECYCLE_KINDS}
+# Where a retry of a failed lifecycle action keeps that action (``details`` of its row).
+RETRIED_ACTION = "provisioning_action"
 
 
 @dataclass(frozen=True)
@@ -307,20 +325,60 @@ def current_attempt(subscription: Subscription) -> SubscriptionChange | None:
     )
 
 
+def action_of(attempt: SubscriptionChange) -> str:
+    """What the attempt asks the vendor for; a retry keeps the action it retries."""
+    retried = (attempt.details or {}).get(RETRIED_ACTION)
+    return retried or ATTEMPT_KINDS[attempt.kind]
+
+
+def is_setup(attempt: SubscriptionChange) -> bool:
+    """The attempt sets the subscription up (create or reprovision), not a later change."""
+    return action_of(attempt) in (ProvisioningAction.CREATE, ProvisioningAction.REPROVISION)
+
+
 def is_waiting(subscription: Subscription, attempt_id: int) -> bool:
-    """Still waiting for exactly this attempt's answer (else the answer is ignored)."""
+    """Still waiting for exactly this attempt's answer (else the answer is ignored).
+
+    A lifecycle change is a newer attempt, so a canceled subscription no longer waits
+    for the answer to its creation, but does wait for the answer to its cancellation.
+    """
     if subscription.provisioning_status != ProvisioningStatus.PENDING:
-        return False
-    if not subscription.is_live:
         return False
     attempt = current_attempt(subscription)
     return attempt is not None and attempt.pk == attempt_id
 
 
+def is_provisioned(subscription: Subscription) -> bool:
+    """The vendor knows (or is being told about) this subscription: tell it what changes."""
+    return subscription.provisioning_status != ProvisioningStatus.NOT_REQUIRED
+
+
+def lifecycle_changed(subscription: Subscription, change: SubscriptionChange) -> None:
+    """A change row was written: if the vendor must hear about it, it is the new attempt.
+
+    Called by ``services.record_change`` (and the trial expiry) inside the operation's
+    transaction: the subscription waits for the vendor again (``pending``) and the
+    request goes out once the transaction commits. The business status is already
+    changed and stays whatever the vendor answers.
+    """
+    if change.kind not in LIFECYCLE_KINDS or not is_provisioned(subscription):
+        return
+    subscription.provisioning_status = ProvisioningStatus.PENDING
+    subscription.provisioning_error = ""
+    # The caller may save only its own fields (or nothing yet, like the billing run's
+    # roll): write the provisioning fields here so they are not lost.
+    Subscription.objects.filter(pk=subscription.pk).update(
+        provisioning_status=ProvisioningStatus.PENDING,
+        provisioning_error="",
+        updated_at=timezone.now(),
+    )
+    queue_provisioning(subscription.pk, change.pk)
+
+
 def build_request(subscription: Subscription, attempt: SubscriptionChange) -> ProvisioningRequest:
     product = subscription.product
     return ProvisioningRequest(
-        action=ATTEMPT_KINDS[attempt.kind],
+        action=action_of(attempt),
         request_id=f"{subscription.number}-{attempt.pk}",
         payload={
             "subscription": {
@@ -328,6 +386,8 @@ def build_request(subscription: Subscription, attempt: SubscriptionChange) -> Pr
                 "name": subscription.display_name,
                 "start_date": subscription.start_date.isoformat(),
                 "trial": subscription.status == SubscriptionStatus.TRIAL,
+                "status": subscription.status,
+                "end_date": subscription.ended_on.isoformat() if subscription.ended_on else None,
             },
             "account": {"number": subscription.account.number, "name": subscription.account.name},
             "product": {
