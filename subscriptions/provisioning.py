@@ -19,17 +19,51 @@ into provisioning (its creation or its latest reprovision). The vendor receives 
 that attempt is still the current one and the subscription still waits, so a task
 delivered twice, or a late answer to an old attempt, changes nothing.
 
+Lifecycle actions. Once a subscription is provisioned (``provisioning_status`` is not
+``not_required``), its later lifecycle changes are attempts too (``LIFECYCLE_KINDS``):
+suspension (``suspend``), activation after suspension (``resume``), cancellation
+(``cancel``: immediate, a trial ended early, add-ons and bundle components ended with
+their subscription, and a scheduled cancellation when the billing run completes it),
+quantity change (``change_quantity``) and expiry (``expire``: a trial nobody upgraded,
+a term without renewal; the vendor deprovisions). ``services.record_change`` calls
+``lifecycle_changed`` for every row it writes: the row becomes the current attempt, the
+subscription's provisioning goes back to ``pending`` and the request is queued after
+the transaction commits. The business status has already changed and never waits for
+the vendor (a cancel is a cancel); the answer only sets ``provisioning_status`` to
+``synced``, or ``failed`` with ``provisioning_error``, shown on the page like a failed
+creation.
+
+* Retry: a failed lifecycle action is retried with Reprovision (page and API): a new
+  ``reprovisioned`` row whose ``details`` keep the failed action
+  (``{"provisioning_action": "suspend"}``) sends that action again under a new request
+  id (the vendor may have stored the refusal under the old key). A failed creation is
+  retried as before (``reprovision``). For a bundle, Reprovision retries each failed
+  component, whichever kind of attempt failed.
+* Order: only the current attempt is sent. When a suspension is followed by the
+  resumption before its job ran, the vendor receives only ``resume``; each request
+  carries the subscription's status and quantity after the change, so the latest
+  request describes the whole state. A job holds the subscription's sending lock while
+  its request is on the wire (``provisioning_tasks.sending_lock``), so requests of one
+  subscription never cross: they reach the vendor in the order of their attempts.
+* Bundles: the bundle is never provisioned; a bundle quantity change writes a
+  ``quantity`` row on each provisioned component (no period: components are never
+  charged), which is that component's attempt; cancelling or ending the bundle ends the
+  components with their own ``cancel``/``expired`` rows, and so their own requests.
+* Not sent: a scheduled cancellation (the vendor keeps serving until it takes effect),
+  its revocation, renewals, upgrades and downgrades (a product change) and pricing.
+
 The generic JSON provisioner (kind ``generic_json``) POSTs to the integration's endpoint::
 
     {
-      "action": "create",                   create | reprovision
+      "action": "create",                   create | reprovision | suspend | resume |
+                                            cancel | change_quantity | expire
       "request_id": "SUB-0000042-17",       number and attempt; the same for a retry
       "subscription": {"number": "SUB-0000042", "name": "...", "start_date": "2026-07-01",
-                       "trial": false},
+                       "trial": false, "status": "active", "end_date": null},
       "account": {"number": "ACC-0000007", "name": "Acme"},
       "product": {"sku": "M365-BB", "name": "Business Basic", "product_type": "M365"},
       "plan": {"billing_cycle": "monthly", "commitment_months": 12},
-      "quantity": 10,
+      "quantity": 10,                       after the change
       "attributes": {"domain": "acme.example"}
     }
 

@@ -5,11 +5,11 @@ subscription's row lock and only while the attempt is still the one it waits for
 (``provisioning.is_waiting``), so a job delivered twice records its outcome once.
 
 One subscription has at most one request on the wire: a job holds the subscription's
-sending lock (a cache key, shared by the workers through Redis) while it talks to the
-vendor, and a job that finds it taken retries a little later. So a suspension and the
-resumption that follows it reach the vendor in that order, never crossed; by the time
-the second job runs, the first answer has arrived (and was ignored, its attempt being
-no longer the current one).
+sending lock (a key in the cache, which the workers share through Redis when
+``REDIS_URL`` is set) while it talks to the vendor, and a job that finds it taken
+retries a little later. So a suspension and the resumption that follows it reach the
+vendor in that order, never crossed; by the time the second job runs, the first answer
+has arrived (and was ignored, its attempt being no longer the current one).
 """
 
 from __future__ import annotations
