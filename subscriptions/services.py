@@ -1353,7 +1353,9 @@ def subscription_reprovision(
     """Send a failed subscription to provisioning again (pending until it answers).
 
     A trial whose provisioning failed stays a trial; only its provisioning is retried.
-    A bundle is not provisioned itself: reprovisioning it retries its failed components.
+    A lifecycle action the vendor refused (suspend, cancel...) is sent again and the
+    status stays (``_retry_lifecycle``). A bundle is not provisioned itself:
+    reprovisioning it retries its failed components.
     """
     if subscription.product.kind == Product.Kind.BUNDLE:
         return _reprovision_components(
