@@ -310,7 +310,8 @@ class SubscriptionViewSet(
     @extend_schema(request=OperationSerializer, responses=SubscriptionSerializer)
     @action(detail=True, methods=["post"])
     def reprovision(self, request: Request, pk: str | None = None) -> Response:
-        """Send a failed subscription to provisioning again."""
+        """Send a failed subscription to provisioning again, or the vendor-refused action
+        (suspend, resume, cancel, change_quantity, expire) of a provisioned one."""
         subscription = self.get_object()
         data = self._parse(OperationSerializer, request)
         services.subscription_reprovision(

@@ -19,17 +19,51 @@ into provisioning (its creation or its latest reprovision). The vendor receives 
 that attempt is still the current one and the subscription still waits, so a task
 delivered twice, or a late answer to an old attempt, changes nothing.
 
+Lifecycle actions. Once a subscription is provisioned (``provisioning_status`` is not
+``not_required``), its later lifecycle changes are attempts too (``LIFECYCLE_KINDS``):
+suspension (``suspend``), activation after suspension (``resume``), cancellation
+(``cancel``: immediate, a trial ended early, add-ons and bundle components ended with
+their subscription, and a scheduled cancellation when the billing run completes it),
+quantity change (``change_quantity``) and expiry (``expire``: a trial nobody upgraded,
+a term without renewal; the vendor deprovisions). ``services.record_change`` calls
+``lifecycle_changed`` for every row it writes: the row becomes the current attempt, the
+subscription's provisioning goes back to ``pending`` and the request is queued after
+the transaction commits. The business status has already changed and never waits for
+the vendor (a cancel is a cancel); the answer only sets ``provisioning_status`` to
+``synced``, or ``failed`` with ``provisioning_error``, shown on the page like a failed
+creation.
+
+* Retry: a failed lifecycle action is retried with Reprovision (page and API): a new
+  ``reprovisioned`` row whose ``details`` keep the failed action
+  (``{"provisioning_action": "suspend"}``) sends that action again under a new request
+  id (the vendor may have stored the refusal under the old key). A failed creation is
+  retried as before (``reprovision``). For a bundle, Reprovision retries each failed
+  component, whichever kind of attempt failed.
+* Order: only the current attempt is sent. When a suspension is followed by the
+  resumption before its job ran, the vendor receives only ``resume``; each request
+  carries the subscription's status and quantity after the change, so the latest
+  request describes the whole state. A job holds the subscription's sending lock while
+  its request is on the wire (``provisioning_tasks.sending_lock``), so requests of one
+  subscription never cross: they reach the vendor in the order of their attempts.
+* Bundles: the bundle is never provisioned; a bundle quantity change writes a
+  ``quantity`` row on each provisioned component (no period: components are never
+  charged), which is that component's attempt; cancelling or ending the bundle ends the
+  components with their own ``cancel``/``expired`` rows, and so their own requests.
+* Not sent: a scheduled cancellation (the vendor keeps serving until it takes effect),
+  its revocation, renewals, upgrades and downgrades (a product change) and pricing.
+
 The generic JSON provisioner (kind ``generic_json``) POSTs to the integration's endpoint::
 
     {
-      "action": "create",                   create | reprovision
+      "action": "create",                   create | reprovision | suspend | resume |
+                                            cancel | change_quantity | expire
       "request_id": "SUB-0000042-17",       number and attempt; the same for a retry
       "subscription": {"number": "SUB-0000042", "name": "...", "start_date": "2026-07-01",
-                       "trial": false},
+                       "trial": false, "status": "active", "end_date": null},
       "account": {"number": "ACC-0000007", "name": "Acme"},
       "product": {"sku": "M365-BB", "name": "Business Basic", "product_type": "M365"},
       "plan": {"billing_cycle": "monthly", "commitment_months": 12},
-      "quantity": 10,
+      "quantity": 10,                       after the change
       "attributes": {"domain": "acme.example"}
     }
 
@@ -53,6 +87,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -74,14 +109,31 @@ MAX_REASON_LENGTH = 300
 class ProvisioningAction:
     CREATE = "create"
     REPROVISION = "reprovision"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    CANCEL = "cancel"
+    CHANGE_QUANTITY = "change_quantity"
+    EXPIRE = "expire"
 
 
-# The change rows that start an attempt, and the action each one asks the vendor for.
-ATTEMPT_KINDS = {
+# The change rows that set a subscription up, and the action each one asks for.
+SETUP_KINDS = {
     ChangeKind.CREATED: ProvisioningAction.CREATE,
     ChangeKind.TRIAL_STARTED: ProvisioningAction.CREATE,
     ChangeKind.REPROVISIONED: ProvisioningAction.REPROVISION,
 }
+# The lifecycle changes of a provisioned subscription that the vendor is told about.
+LIFECYCLE_KINDS = {
+    ChangeKind.SUSPENDED: ProvisioningAction.SUSPEND,
+    ChangeKind.RESUMED: ProvisioningAction.RESUME,
+    ChangeKind.CANCEL: ProvisioningAction.CANCEL,
+    ChangeKind.QUANTITY: ProvisioningAction.CHANGE_QUANTITY,
+    ChangeKind.EXPIRED: ProvisioningAction.EXPIRE,
+}
+# The change rows that start an attempt.
+ATTEMPT_KINDS = {**SETUP_KINDS, **LIFECYCLE_KINDS}
+# Where a retry of a failed lifecycle action keeps that action (``details`` of its row).
+RETRIED_ACTION = "provisioning_action"
 
 
 @dataclass(frozen=True)
@@ -307,20 +359,60 @@ def current_attempt(subscription: Subscription) -> SubscriptionChange | None:
     )
 
 
+def action_of(attempt: SubscriptionChange) -> str:
+    """What the attempt asks the vendor for; a retry keeps the action it retries."""
+    retried = (attempt.details or {}).get(RETRIED_ACTION)
+    return retried or ATTEMPT_KINDS[attempt.kind]
+
+
+def is_setup(attempt: SubscriptionChange) -> bool:
+    """The attempt sets the subscription up (create or reprovision), not a later change."""
+    return action_of(attempt) in (ProvisioningAction.CREATE, ProvisioningAction.REPROVISION)
+
+
 def is_waiting(subscription: Subscription, attempt_id: int) -> bool:
-    """Still waiting for exactly this attempt's answer (else the answer is ignored)."""
+    """Still waiting for exactly this attempt's answer (else the answer is ignored).
+
+    A lifecycle change is a newer attempt, so a canceled subscription no longer waits
+    for the answer to its creation, but does wait for the answer to its cancellation.
+    """
     if subscription.provisioning_status != ProvisioningStatus.PENDING:
-        return False
-    if not subscription.is_live:
         return False
     attempt = current_attempt(subscription)
     return attempt is not None and attempt.pk == attempt_id
 
 
+def is_provisioned(subscription: Subscription) -> bool:
+    """The vendor knows (or is being told about) this subscription: tell it what changes."""
+    return subscription.provisioning_status != ProvisioningStatus.NOT_REQUIRED
+
+
+def lifecycle_changed(subscription: Subscription, change: SubscriptionChange) -> None:
+    """A change row was written: if the vendor must hear about it, it is the new attempt.
+
+    Called by ``services.record_change`` (and the trial expiry) inside the operation's
+    transaction: the subscription waits for the vendor again (``pending``) and the
+    request goes out once the transaction commits. The business status is already
+    changed and stays whatever the vendor answers.
+    """
+    if change.kind not in LIFECYCLE_KINDS or not is_provisioned(subscription):
+        return
+    subscription.provisioning_status = ProvisioningStatus.PENDING
+    subscription.provisioning_error = ""
+    # The caller may save only its own fields (or nothing yet, like the billing run's
+    # roll): write the provisioning fields here so they are not lost.
+    Subscription.objects.filter(pk=subscription.pk).update(
+        provisioning_status=ProvisioningStatus.PENDING,
+        provisioning_error="",
+        updated_at=timezone.now(),
+    )
+    queue_provisioning(subscription.pk, change.pk)
+
+
 def build_request(subscription: Subscription, attempt: SubscriptionChange) -> ProvisioningRequest:
     product = subscription.product
     return ProvisioningRequest(
-        action=ATTEMPT_KINDS[attempt.kind],
+        action=action_of(attempt),
         request_id=f"{subscription.number}-{attempt.pk}",
         payload={
             "subscription": {
@@ -328,6 +420,8 @@ def build_request(subscription: Subscription, attempt: SubscriptionChange) -> Pr
                 "name": subscription.display_name,
                 "start_date": subscription.start_date.isoformat(),
                 "trial": subscription.status == SubscriptionStatus.TRIAL,
+                "status": subscription.status,
+                "end_date": subscription.ended_on.isoformat() if subscription.ended_on else None,
             },
             "account": {"number": subscription.account.number, "name": subscription.account.name},
             "product": {

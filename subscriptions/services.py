@@ -142,6 +142,7 @@ def record_change(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         **fields,
     )
+    provisioning.lifecycle_changed(subscription, change)
     return change
 
 
@@ -590,9 +591,25 @@ def _sync_components(subscription: Subscription, *, actor: Any, at: datetime, so
             "component_id", "quantity"
         )
     )
-    for component in subscription.components.filter(status__in=LIVE_STATUSES):
+    for component in subscription.components.filter(status__in=LIVE_STATUSES).select_related(
+        "product"
+    ):
+        old = component.quantity
         component.quantity = subscription.quantity * per_bundle.get(component.product_id, 1)
         component.save(update_fields=["quantity", "updated_at"])
+        if provisioning.is_provisioned(component) and component.quantity != old:
+            # The vendor provisions the component: its own row is the attempt that
+            # sends the new quantity. No period: components are never charged.
+            record_change(
+                component,
+                ChangeKind.QUANTITY,
+                actor=actor,
+                source=source,
+                at=at,
+                old_quantity=old,
+                new_quantity=component.quantity,
+                related_subscription=subscription,
+            )
 
 
 # ----------------------------------------------------------------------- future requests
@@ -1331,12 +1348,16 @@ def subscription_reprovision(
     """Send a failed subscription to provisioning again (pending until it answers).
 
     A trial whose provisioning failed stays a trial; only its provisioning is retried.
-    A bundle is not provisioned itself: reprovisioning it retries its failed components.
+    A lifecycle action the vendor refused (suspend, cancel...) is sent again and the
+    status stays (``_retry_lifecycle``). A bundle is not provisioned itself:
+    reprovisioning it retries its failed components.
     """
     if subscription.product.kind == Product.Kind.BUNDLE:
         return _reprovision_components(
             subscription, actor=actor, effective_at=effective_at, source=source
         )
+    if lifecycle_failed(subscription):
+        return _retry_lifecycle(subscription, actor=actor, effective_at=effective_at, source=source)
     if subscription.status == SubscriptionStatus.TRIAL and (
         subscription.provisioning_status == ProvisioningStatus.FAILED
     ):
@@ -1361,12 +1382,60 @@ def subscription_reprovision(
     return change
 
 
+def lifecycle_failed(subscription: Subscription) -> bool:
+    """The vendor refused (or never got) a suspension, resumption, quantity change,
+    cancellation or expiry: the latest attempt is such an action and it failed."""
+    if subscription.provisioning_status != ProvisioningStatus.FAILED:
+        return False
+    attempt = provisioning.current_attempt(subscription)
+    return attempt is not None and not provisioning.is_setup(attempt)
+
+
+def _retry_lifecycle(
+    subscription: Subscription, *, actor: Any, effective_at: datetime | None, source: str
+) -> SubscriptionChange:
+    """Send the failed action again as a new attempt; the status stays as it is."""
+    at = _now(effective_at)
+    with transaction.atomic(), acting_as(actor):
+        subscription = lock_subscription(subscription)
+        if not lifecycle_failed(subscription):
+            raise ValidationError({"status": _("Only a failed subscription can be reprovisioned.")})
+        attempt = provisioning.current_attempt(subscription)
+        assert attempt is not None  # lifecycle_failed checked it
+        action = provisioning.action_of(attempt)
+        subscription.provisioning_status = ProvisioningStatus.PENDING
+        subscription.provisioning_error = ""
+        subscription.save(update_fields=["provisioning_status", "provisioning_error", "updated_at"])
+        change = record_change(
+            subscription,
+            ChangeKind.REPROVISIONED,
+            actor=actor,
+            source=source,
+            at=at,
+            old_quantity=subscription.quantity,
+            new_quantity=subscription.quantity,
+            details={provisioning.RETRIED_ACTION: action},
+        )
+        emit_event(
+            "subscription.reprovisioned",
+            actor=actor,
+            aggregate=subscription,
+            payload=event_payload(subscription, action=action),
+        )
+        provisioning.queue_provisioning(subscription.pk, change.pk)
+    return change
+
+
 def failed_components(bundle: Subscription) -> list[Subscription]:
-    return list(
-        bundle.components.filter(provisioning_status=ProvisioningStatus.FAILED)
-        .filter(status__in=(SubscriptionStatus.FAILED, SubscriptionStatus.TRIAL))
-        .order_by("pk")
-    )
+    """The components whose setup or latest lifecycle action failed at the vendor."""
+    return [
+        component
+        for component in bundle.components.filter(
+            provisioning_status=ProvisioningStatus.FAILED
+        ).order_by("pk")
+        if component.status in (SubscriptionStatus.FAILED, SubscriptionStatus.TRIAL)
+        or lifecycle_failed(component)
+    ]
 
 
 def _reprovision_components(
@@ -1415,9 +1484,10 @@ def _reprovision_trial(
 
 
 def subscription_record_provisioning(
-    *, actor: Any, subscription: Subscription, error: str = ""
+    *, actor: Any, subscription: Subscription, error: str = "", action: str = ""
 ) -> None:
-    """The vendor answered for a trial: it keeps its status, synced or failed with ``error``."""
+    """The vendor answered for a trial or a lifecycle ``action``: the subscription keeps its
+    status and its provisioning is synced, or failed with ``error``."""
     with transaction.atomic(), acting_as(actor):
         subscription = lock_subscription(subscription)
         subscription.provisioning_status = (
@@ -1429,7 +1499,7 @@ def subscription_record_provisioning(
             "subscription.provisioning_failed" if error else "subscription.provisioned",
             actor=actor,
             aggregate=subscription,
-            payload=event_payload(subscription),
+            payload=event_payload(subscription, **({"action": action} if action else {})),
         )
 
 

@@ -35,7 +35,7 @@ from bss.core.events import emit_event
 from bss.core.money import quantize, quantize_unit_price
 from catalogue.models import CYCLE_MONTHS, Product, ProductPlan
 from catalogue.pricing import require_plan_of
-from subscriptions import services
+from subscriptions import provisioning, services
 from subscriptions.amounts import PeriodPrice, period_price
 from subscriptions.models import (
     BillingMethod,
@@ -486,6 +486,7 @@ def _expire(subscription: Subscription, *, actor: Any, ended_on: date) -> Subscr
         note=_("Trial ended"),
         actor=_actor_or_none(actor),
     )
+    provisioning.lifecycle_changed(subscription, change)  # deprovision at the vendor
     emit_event(
         "subscription.expired",
         actor=actor,

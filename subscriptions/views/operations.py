@@ -249,12 +249,17 @@ def _cancelable(subscription: Subscription) -> bool:
 
 
 def _reprovisionable(subscription: Subscription) -> bool:
-    """Failed, a trial whose provisioning failed, or a bundle with such a component."""
+    """Failed, a trial whose provisioning failed, one whose latest change (suspension,
+    cancellation...) the vendor refused, or a bundle with such a component."""
     if subscription.product.kind == Product.Kind.BUNDLE:
-        return subscription.is_live and bool(services.failed_components(subscription))
-    return subscription.status == SubscriptionStatus.FAILED or (
-        subscription.status == SubscriptionStatus.TRIAL
-        and subscription.provisioning_status == ProvisioningStatus.FAILED
+        return bool(services.failed_components(subscription))
+    return (
+        subscription.status == SubscriptionStatus.FAILED
+        or (
+            subscription.status == SubscriptionStatus.TRIAL
+            and subscription.provisioning_status == ProvisioningStatus.FAILED
+        )
+        or services.lifecycle_failed(subscription)
     )
 
 

@@ -121,6 +121,8 @@ def test_the_vendor_succeeds_and_the_subscription_becomes_active(
             "name": "Business Basic",
             "start_date": "2026-07-01",
             "trial": False,
+            "status": "pending",
+            "end_date": None,
         },
         "account": {"number": customer.number, "name": customer.name},
         "product": {"sku": "M365-BB", "name": "Business Basic", "product_type": "M365"},
