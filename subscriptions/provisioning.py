@@ -24,8 +24,10 @@ Lifecycle actions. Once a subscription is provisioned (``provisioning_status`` i
 suspension (``suspend``), activation after suspension (``resume``), cancellation
 (``cancel``: immediate, a trial ended early, add-ons and bundle components ended with
 their subscription, and a scheduled cancellation when the billing run completes it),
-quantity change (``change_quantity``) and expiry (``expire``: a trial nobody upgraded,
-a term without renewal; the vendor deprovisions). ``services.record_change`` calls
+quantity change (``change_quantity``), expiry (``expire``: a trial nobody upgraded,
+a term without renewal; the vendor deprovisions) and upgrades (the source ended:
+``cancel``; the source keeping seats, or an existing target receiving them:
+``change_quantity``; a new target is created as any subscription). ``services.record_change`` calls
 ``lifecycle_changed`` for every row it writes: the row becomes the current attempt, the
 subscription's provisioning goes back to ``pending`` and the request is queued after
 the transaction commits. The business status has already changed and never waits for
@@ -130,8 +132,11 @@ LIFECYCLE_KINDS = {
     ChangeKind.QUANTITY: ProvisioningAction.CHANGE_QUANTITY,
     ChangeKind.EXPIRED: ProvisioningAction.EXPIRE,
 }
+# Upgrades decide their action from the row: seats moved away leave the source ended
+# (cancel) or smaller (change_quantity); seats moved into an existing target raise it.
+UPGRADE_KINDS = (ChangeKind.UPGRADE_OUT, ChangeKind.UPGRADE_IN)
 # The change rows that start an attempt.
-ATTEMPT_KINDS = {**SETUP_KINDS, **LIFECYCLE_KINDS}
+ATTEMPT_KINDS = (*SETUP_KINDS, *LIFECYCLE_KINDS, *UPGRADE_KINDS)
 # Where a retry of a failed lifecycle action keeps that action (``details`` of its row).
 RETRIED_ACTION = "provisioning_action"
 
@@ -362,7 +367,26 @@ def current_attempt(subscription: Subscription) -> SubscriptionChange | None:
 def action_of(attempt: SubscriptionChange) -> str:
     """What the attempt asks the vendor for; a retry keeps the action it retries."""
     retried = (attempt.details or {}).get(RETRIED_ACTION)
-    return retried or ATTEMPT_KINDS[attempt.kind]
+    if retried:
+        return retried
+    if attempt.kind in SETUP_KINDS:
+        return SETUP_KINDS[attempt.kind]
+    action = lifecycle_action(attempt)
+    assert action is not None, f"{attempt.kind} is not a provisioning attempt"
+    return action
+
+
+def lifecycle_action(change: SubscriptionChange) -> str | None:
+    """What a change of a provisioned subscription asks the vendor for, if anything."""
+    if change.kind in LIFECYCLE_KINDS:
+        return LIFECYCLE_KINDS[change.kind]
+    if change.kind == ChangeKind.UPGRADE_OUT:
+        if change.new_status == SubscriptionStatus.CANCELED:
+            return ProvisioningAction.CANCEL
+        return ProvisioningAction.CHANGE_QUANTITY
+    if change.kind == ChangeKind.UPGRADE_IN:
+        return ProvisioningAction.CHANGE_QUANTITY
+    return None
 
 
 def is_setup(attempt: SubscriptionChange) -> bool:
@@ -395,7 +419,7 @@ def lifecycle_changed(subscription: Subscription, change: SubscriptionChange) ->
     request goes out once the transaction commits. The business status is already
     changed and stays whatever the vendor answers.
     """
-    if change.kind not in LIFECYCLE_KINDS or not is_provisioned(subscription):
+    if lifecycle_action(change) is None or not is_provisioned(subscription):
         return
     subscription.provisioning_status = ProvisioningStatus.PENDING
     subscription.provisioning_error = ""

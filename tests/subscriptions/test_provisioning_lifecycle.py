@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import Account
 from billing.engine import bill_account
 from catalogue.models import BundleComponent, ProductKind, ProductPlan
+from catalogue.services import upgrade_add
 from subscriptions import provisioning, services, trials
 from subscriptions.bundles import bundle_subscribe
 from subscriptions.models import ChangeKind, Subscription, SubscriptionChange
@@ -100,6 +101,76 @@ def sent(vendor: FakeVendor) -> list[tuple[str, int]]:
 
 def attempt(subscription: Subscription, kind: str) -> SubscriptionChange:
     return subscription.changes.filter(kind=kind).latest("pk")
+
+
+@pytest.fixture
+def premium_plan(make_plan: Callable[..., ProductPlan], seats_plan: ProductPlan) -> ProductPlan:
+    """An upgrade of the seats, provisioned by the same vendor."""
+    product = ProductFactory(
+        product_type=seats_plan.product.product_type,
+        code="M365-BS",
+        name="Business Standard",
+        max_quantity=None,
+    )
+    upgrade_add(actor=None, source=seats_plan.product, target=product)
+    return make_plan("20.00", product=product)
+
+
+def test_a_partial_upgrade_into_an_existing_subscription_changes_both_quantities(
+    customer: Account,
+    seats: Subscription,
+    premium_plan: ProductPlan,
+    subscribe: Any,
+    vendor: FakeVendor,
+    run: Any,
+) -> None:
+    def create(actor: Any, **kwargs: Any) -> Subscription:
+        return subscribe(customer, premium_plan, 2, JULY_1, effective_at=at(2026, 7, 1, 10))
+
+    premium = run(create)
+    run(
+        services.subscription_upgrade,
+        subscription=seats,
+        target_product=premium_plan.product,
+        target_plan=premium_plan,
+        quantity=3,
+        target_subscription=premium,
+    )
+
+    # the vendor hears both sides: the source keeps 7 seats, the target has 5
+    assert sent(vendor) == [
+        ("create", 10),
+        ("create", 2),
+        ("change_quantity", 5),
+        ("change_quantity", 7),
+    ]
+    assert [body["subscription"]["number"] for body in vendor.provisioned[2:]] == [
+        premium.number,
+        seats.number,
+    ]
+    for item in (seats, premium):
+        item.refresh_from_db()
+        assert item.provisioning_status == "synced"
+
+
+def test_a_full_upgrade_cancels_the_source_at_the_vendor_and_creates_the_target(
+    seats: Subscription, premium_plan: ProductPlan, vendor: FakeVendor, run: Any
+) -> None:
+    target = run(
+        services.subscription_upgrade,
+        subscription=seats,
+        target_product=premium_plan.product,
+        target_plan=premium_plan,
+        quantity=10,
+    )
+
+    seats.refresh_from_db()
+    assert (seats.status, seats.provisioning_status) == ("canceled", "synced")
+    assert sent(vendor) == [("create", 10), ("create", 10), ("cancel", 10)]
+    assert [body["subscription"]["number"] for body in vendor.provisioned[1:]] == [
+        target.number,
+        seats.number,
+    ]
 
 
 # --------------------------------------------------------------------------- each action
