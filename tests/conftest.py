@@ -85,6 +85,15 @@ def django_assert_max_num_queries(django_assert_max_num_queries: Any) -> Callabl
     return measured
 
 
+@pytest.fixture
+def vendor() -> Iterator[Any]:
+    """A vendor system on loopback that provisioning talks to (``FakeVendor``)."""
+    from tests.subscriptions.fake_vendor import serving
+
+    with serving() as running:
+        yield running
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -85,3 +85,21 @@ def subscribe(admin_user: Any) -> Callable[..., Subscription]:
 def no_pdf_rendering(settings: Any) -> None:
     """PDFs have their own tests; here they would only slow the numbers down."""
     settings.BILLING_RENDER_PDF_ON_ISSUE = False
+
+
+@pytest.fixture
+def integration(vendor: Any) -> Any:
+    """The loopback vendor as an integration product types can name."""
+    from tests.subscriptions.fake_vendor import vendor_integration
+
+    return vendor_integration(vendor.url)
+
+
+@pytest.fixture
+def seats_plan(make_plan: Callable[..., ProductPlan], integration: Any) -> ProductPlan:
+    """12.00 a seat a month, of a product type the vendor provisions."""
+    product_type = ProductTypeFactory(code="M365", integration=integration.code)
+    product = ProductFactory(
+        product_type=product_type, code="M365-BB", name="Business Basic", max_quantity=None
+    )
+    return make_plan("12.00", product=product)

@@ -36,8 +36,6 @@ from tests.subscriptions.fake_vendor import (
     TOKEN,
     FakeVendor,
     closed_port_url,
-    serving,
-    vendor_integration,
 )
 
 pytestmark = pytest.mark.django_db
@@ -54,27 +52,6 @@ def at(*parts: int) -> datetime:
 def clock() -> Iterator[Any]:
     with time_machine.travel(at(2026, 7, 1, 10), tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def vendor() -> Iterator[FakeVendor]:
-    with serving() as running:
-        yield running
-
-
-@pytest.fixture
-def integration(vendor: FakeVendor) -> Any:
-    return vendor_integration(vendor.url)
-
-
-@pytest.fixture
-def seats_plan(make_plan: Callable[..., ProductPlan], integration: Any) -> ProductPlan:
-    """12.00 a seat a month, of a product type the vendor provisions."""
-    product_type = ProductTypeFactory(code="M365", integration=integration.code)
-    product = ProductFactory(
-        product_type=product_type, code="M365-BB", name="Business Basic", max_quantity=None
-    )
-    return make_plan("12.00", product=product)
 
 
 @pytest.fixture

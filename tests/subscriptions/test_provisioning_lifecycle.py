@@ -32,7 +32,7 @@ from subscriptions.provisioning_tasks import (
     sweep_pending_provisioning,
 )
 from tests.billing.factories import ProductFactory, ProductTypeFactory
-from tests.subscriptions.fake_vendor import FakeVendor, serving, vendor_integration
+from tests.subscriptions.fake_vendor import FakeVendor
 
 pytestmark = pytest.mark.django_db
 
@@ -47,26 +47,6 @@ def at(*parts: int) -> datetime:
 def clock() -> Iterator[Any]:
     with time_machine.travel(at(2026, 7, 1, 10), tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def vendor() -> Iterator[FakeVendor]:
-    with serving() as running:
-        yield running
-
-
-@pytest.fixture
-def integration(vendor: FakeVendor) -> Any:
-    return vendor_integration(vendor.url)
-
-
-@pytest.fixture
-def seats_plan(make_plan: Callable[..., ProductPlan], integration: Any) -> ProductPlan:
-    product_type = ProductTypeFactory(code="M365", integration=integration.code)
-    product = ProductFactory(
-        product_type=product_type, code="M365-BB", name="Business Basic", max_quantity=None
-    )
-    return make_plan("12.00", product=product)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,17 +21,11 @@ from tests.core.conftest import (
     redis_server,
     wait_until,
 )
-from tests.subscriptions.fake_vendor import FakeVendor, serving, vendor_integration
+from tests.subscriptions.fake_vendor import FakeVendor, vendor_integration
 
 __all__ = ["celery_worker", "celery_worker_process", "publish_to", "redis_server"]
 
 pytestmark = [pytest.mark.redis, requires_postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def vendor() -> Iterator[FakeVendor]:
-    with serving() as running:
-        yield running
 
 
 def test_the_worker_provisions_a_new_subscription_after_commit(

@@ -4,7 +4,7 @@ reprovision sends the suspension again."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,16 +13,10 @@ from accounts.models import Account
 from catalogue.models import ProductPlan
 from subscriptions.models import Subscription
 from tests.billing.factories import ProductTypeFactory
-from tests.subscriptions.fake_vendor import FakeVendor, serving, vendor_integration
+from tests.subscriptions.fake_vendor import FakeVendor, vendor_integration
 from tests.subscriptions.pages.conftest import NOW, at, today
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def vendor() -> Iterator[FakeVendor]:
-    with serving() as running:
-        yield running
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,18 +13,12 @@ from catalogue.models import BundleComponent, ProductKind, ProductPlan
 from subscriptions.bundles import bundle_subscribe
 from subscriptions.models import Subscription, SubscriptionStatus
 from tests.billing.factories import ProductFactory, ProductTypeFactory
-from tests.subscriptions.fake_vendor import FakeVendor, serving, vendor_integration
+from tests.subscriptions.fake_vendor import FakeVendor, vendor_integration
 from tests.subscriptions.pages.conftest import NOW, at, today
 
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("subscriptions:list")
-
-
-@pytest.fixture
-def vendor() -> Iterator[FakeVendor]:
-    with serving() as running:
-        yield running
 
 
 @pytest.fixture
