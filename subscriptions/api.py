@@ -121,11 +121,6 @@ class SubscriptionViewSet(
             return SubscriptionDetailSerializer
         return SubscriptionSerializer
 
-    def _parse(self, serializer_class: type, request: Request) -> dict[str, Any]:
-        serializer = serializer_class(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
     def _answer(self, subscription: Subscription, code: int = status.HTTP_200_OK) -> Response:
         fresh = Subscription.objects.select_related("account", "product").get(pk=subscription.pk)
         return Response(
@@ -137,7 +132,7 @@ class SubscriptionViewSet(
     def change_quantity(self, request: Request, pk: str | None = None) -> Response:
         """Set the new total quantity now (prorated), or for the renewal with ``at_renewal``."""
         subscription = self.get_object()
-        data = self._parse(ChangeQuantitySerializer, request)
+        data = self.validated_body(ChangeQuantitySerializer)
         if data["at_renewal"]:
             services.future_request_create(
                 actor=request.user,
@@ -160,7 +155,7 @@ class SubscriptionViewSet(
     def edit_pricing(self, request: Request, pk: str | None = None) -> Response:
         """Price list, user price and discount for the current cycle (prorated) or the next."""
         subscription = self.get_object()
-        data = self._parse(EditPricingSerializer, request)
+        data = self.validated_body(EditPricingSerializer)
         services.subscription_edit_pricing(
             actor=request.user,
             subscription=subscription,
@@ -180,7 +175,7 @@ class SubscriptionViewSet(
         """Cancel now, on a date of this cycle or at the period end; ``preview`` only computes
         the refund (``refund``, ``policy_refund``, ``paid``, ``basis``, ``explanation``)."""
         subscription = self.get_object()
-        data = self._parse(CancelSerializer, request)
+        data = self.validated_body(CancelSerializer)
         if data["preview"]:
             decision = services.cancellation_preview(
                 subscription,
@@ -222,7 +217,7 @@ class SubscriptionViewSet(
     def revoke_cancellation(self, request: Request, pk: str | None = None) -> Response:
         """Revoke a cancellation scheduled for the end of the period."""
         subscription = self.get_object()
-        data = self._parse(OperationSerializer, request)
+        data = self.validated_body(OperationSerializer)
         services.subscription_revoke_cancellation(
             actor=request.user,
             subscription=subscription,
@@ -236,7 +231,7 @@ class SubscriptionViewSet(
     def upgrade(self, request: Request, pk: str | None = None) -> Response:
         """Move seats to an upgrade target (a new or an existing subscription); answers the target."""
         subscription = self.get_object()
-        data = self._parse(UpgradeSerializer, request)
+        data = self.validated_body(UpgradeSerializer)
         plan = data["target_plan"]
         target = services.subscription_upgrade(
             actor=request.user,
@@ -255,7 +250,7 @@ class SubscriptionViewSet(
     def downgrade(self, request: Request, pk: str | None = None) -> Response:
         """Schedule a downgrade for the renewal (a future request)."""
         subscription = self.get_object()
-        data = self._parse(DowngradeSerializer, request)
+        data = self.validated_body(DowngradeSerializer)
         plan = data["target_plan"]
         found = services.subscription_schedule_downgrade(
             actor=request.user,
@@ -270,7 +265,7 @@ class SubscriptionViewSet(
     def renew(self, request: Request, pk: str | None = None) -> Response:
         """Confirm the renewal of a term in its last billing period."""
         subscription = self.get_object()
-        data = self._parse(OperationSerializer, request)
+        data = self.validated_body(OperationSerializer)
         services.subscription_renew(
             actor=request.user,
             subscription=subscription,
@@ -283,7 +278,7 @@ class SubscriptionViewSet(
     @action(detail=True, methods=["post"])
     def suspend(self, request: Request, pk: str | None = None) -> Response:
         subscription = self.get_object()
-        data = self._parse(SuspendSerializer, request)
+        data = self.validated_body(SuspendSerializer)
         services.subscription_suspend(
             actor=request.user,
             subscription=subscription,
@@ -298,7 +293,7 @@ class SubscriptionViewSet(
     def activate(self, request: Request, pk: str | None = None) -> Response:
         """Activate a suspended subscription again."""
         subscription = self.get_object()
-        data = self._parse(OperationSerializer, request)
+        data = self.validated_body(OperationSerializer)
         services.subscription_resume(
             actor=request.user,
             subscription=subscription,
@@ -313,7 +308,7 @@ class SubscriptionViewSet(
         """Send a failed subscription to provisioning again, or the vendor-refused action
         (suspend, resume, cancel, change_quantity, expire) of a provisioned one."""
         subscription = self.get_object()
-        data = self._parse(OperationSerializer, request)
+        data = self.validated_body(OperationSerializer)
         services.subscription_reprovision(
             actor=request.user,
             subscription=subscription,
@@ -327,7 +322,7 @@ class SubscriptionViewSet(
     def price_protection(self, request: Request, pk: str | None = None) -> Response:
         """Protect the price up to ``until`` (exclusive), or lift the protection with null."""
         subscription = self.get_object()
-        data = self._parse(PriceProtectionSerializer, request)
+        data = self.validated_body(PriceProtectionSerializer)
         services.subscription_set_price_protection(
             actor=request.user,
             subscription=subscription,
@@ -342,7 +337,7 @@ class SubscriptionViewSet(
     def future_requests(self, request: Request, pk: str | None = None) -> Response:
         """Schedule a quantity or term change for the renewal (replaces one of the same type)."""
         subscription = self.get_object()
-        data = self._parse(FutureRequestCreateSerializer, request)
+        data = self.validated_body(FutureRequestCreateSerializer)
         found = services.future_request_create(
             actor=request.user,
             subscription=subscription,

@@ -8,8 +8,6 @@ service answers 400 naming the field it concerns, and nothing is written.
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -78,13 +76,6 @@ class AssetViewSet(
         queryset = Asset.objects.select_related("account", "product").order_by("-pk")
         return self.visible(queryset)
 
-    def _parse(self, serializer_class: type, request: Request, **kwargs: Any) -> dict[str, Any]:
-        serializer = serializer_class(
-            data=request.data, context=self.get_serializer_context(), **kwargs
-        )
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
     def _answer(self, asset: Asset, code: int = status.HTTP_200_OK) -> Response:
         fresh = Asset.objects.select_related("account", "product").get(pk=asset.pk)
         return Response(
@@ -94,7 +85,7 @@ class AssetViewSet(
     @extend_schema(request=AssetCreateSerializer, responses={201: AssetSerializer})
     def create(self, request: Request) -> Response:
         """Record a one-off or asset-type purchase; billing charges it once."""
-        data = self._parse(AssetCreateSerializer, request)
+        data = self.validated_body(AssetCreateSerializer)
         asset = assets.asset_create(
             actor=request.user,
             account=data["account"],
@@ -114,7 +105,7 @@ class AssetViewSet(
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         """Change the expiration date (active assets only) and custom fields (any status)."""
         asset = self.get_object()
-        data = self._parse(AssetUpdateSerializer, request, instance=asset)
+        data = self.validated_body(AssetUpdateSerializer, instance=asset)
         try:
             assets.asset_update(
                 actor=request.user,
@@ -135,7 +126,7 @@ class AssetViewSet(
         """Re-price an active asset over its original period: the old price is credited and
         the new one billed; answers the credit and debit invoices (null until invoiced)."""
         asset = self.get_object()
-        data = self._parse(AssetEditPricingSerializer, request)
+        data = self.validated_body(AssetEditPricingSerializer)
         repriced = assets.asset_edit_pricing(
             actor=request.user,
             asset=asset,
@@ -155,6 +146,6 @@ class AssetViewSet(
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Cancel an active asset; nothing is refunded, custom fields stay editable."""
         asset = self.get_object()
-        data = self._parse(AssetCancelSerializer, request)
+        data = self.validated_body(AssetCancelSerializer)
         assets.asset_cancel(actor=request.user, asset=asset, reason=data["reason"])
         return self._answer(asset)

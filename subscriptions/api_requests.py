@@ -39,8 +39,8 @@ from subscriptions.models import (
     CustomerRequestStatus,
     Subscription,
 )
-from subscriptions.serializers import OperationSerializer
-from subscriptions.services import CancelTiming, RefundChoice
+from subscriptions.serializers import OperationSerializer, RefundChoiceSerializer
+from subscriptions.services import CancelTiming
 
 # ----------------------------------------------------------------------------- shapes
 
@@ -113,7 +113,7 @@ class RequestSubmitSerializer(OperationSerializer):
         return attrs
 
 
-class RequestApproveSerializer(OperationSerializer):
+class RequestApproveSerializer(RefundChoiceSerializer):
     timing = serializers.ChoiceField(
         choices=list(CancelTiming.ALL),
         required=False,
@@ -122,19 +122,6 @@ class RequestApproveSerializer(OperationSerializer):
         help_text="Cancellations: empty = as the customer asked.",
     )
     cancel_date = serializers.DateField(required=False, allow_null=True, default=None)
-    refund = serializers.ChoiceField(choices=list(RefundChoice.ALL), default=RefundChoice.POLICY)
-    custom_refund = serializers.DecimalField(
-        max_digits=18, decimal_places=4, min_value=0, required=False, allow_null=True, default=None
-    )
-
-    def validate_refund(self, value: str) -> str:
-        if value != RefundChoice.POLICY and not user_has_permission(
-            self._user(), "subscriptions", "custom_refund"
-        ):
-            raise serializers.ValidationError(
-                _("No refund or a custom amount needs the subscriptions.custom_refund right.")
-            )
-        return value
 
 
 class RequestRejectSerializer(serializers.Serializer):
@@ -262,17 +249,12 @@ class CustomerRequestViewSet(
     def get_queryset(self) -> QuerySet[CustomerRequest]:
         return self.visible(_requests_with_relations().order_by("created_at", "pk"))
 
-    def _parse(self, serializer_class: type, request: Request) -> dict[str, Any]:
-        serializer = serializer_class(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
     @extend_schema(request=RequestApproveSerializer, responses=CustomerRequestSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         """Carry the request out; cancellations with the timing and refund chosen here."""
         found = self.get_object()
-        data = self._parse(RequestApproveSerializer, request)
+        data = self.validated_body(RequestApproveSerializer)
         is_cancel = found.kind in customer_requests.CANCEL_KINDS
         customer_requests.customer_request_approve(
             actor=request.user,
@@ -290,7 +272,7 @@ class CustomerRequestViewSet(
     def reject(self, request: Request, pk: str | None = None) -> Response:
         """Refuse the request; the subscription stays as it is."""
         found = self.get_object()
-        data = self._parse(RequestRejectSerializer, request)
+        data = self.validated_body(RequestRejectSerializer)
         customer_requests.customer_request_reject(
             actor=request.user, request=found, reason=data["reason"]
         )

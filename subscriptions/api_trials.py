@@ -237,17 +237,12 @@ class TrialOperationsViewSet(VisibleQuerysetMixin, api_views.GenericViewSet):
             Subscription.objects.select_related("account", "product", "plan").order_by("pk")
         )
 
-    def _parse(self, serializer_class: type, request: Request) -> dict[str, Any]:
-        serializer = serializer_class(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
     @extend_schema(request=TrialExtendSerializer, responses=SubscriptionSerializer)
     @action(detail=True, methods=["post"], url_path="extend-trial")
     def extend_trial(self, request: Request, pk: str | None = None) -> Response:
         """Move the trial end later: a new (exclusive) end, or a number of days more."""
         subscription = self.get_object()
-        data = self._parse(TrialExtendSerializer, request)
+        data = self.validated_body(TrialExtendSerializer)
         trials.trial_extend(
             actor=request.user,
             subscription=subscription,
@@ -264,7 +259,7 @@ class TrialOperationsViewSet(VisibleQuerysetMixin, api_views.GenericViewSet):
         """Upgrade the trial to paid from today (or ``effective_at``): the first period is
         charged pro rata, with the setup fee once; ``upgrade-trial-preview`` shows the sums."""
         subscription = self.get_object()
-        data = self._parse(TrialUpgradeSerializer, request)
+        data = self.validated_body(TrialUpgradeSerializer)
         trials.trial_upgrade_to_paid(
             actor=request.user,
             subscription=subscription,
@@ -281,7 +276,7 @@ class TrialOperationsViewSet(VisibleQuerysetMixin, api_views.GenericViewSet):
     def upgrade_trial_preview(self, request: Request, pk: str | None = None) -> Response:
         """The amounts ``upgrade-trial`` with the same body would charge; writes nothing."""
         subscription = self.get_object()
-        data = self._parse(TrialUpgradeSerializer, request)
+        data = self.validated_body(TrialUpgradeSerializer)
         at = data["effective_at"] or timezone.now()
         quote = trials.trial_upgrade_quote(
             subscription,
@@ -296,7 +291,7 @@ class TrialOperationsViewSet(VisibleQuerysetMixin, api_views.GenericViewSet):
     def end_trial(self, request: Request, pk: str | None = None) -> Response:
         """End the trial today: canceled, nothing charged, its add-ons with it."""
         subscription = self.get_object()
-        data = self._parse(TrialEndSerializer, request)
+        data = self.validated_body(TrialEndSerializer)
         trials.trial_end_now(
             actor=request.user,
             subscription=subscription,

@@ -214,16 +214,12 @@ class EditPricingSerializer(OperationSerializer):
         return attrs
 
 
-class CancelSerializer(OperationSerializer):
-    timing = serializers.ChoiceField(choices=list(CancelTiming.ALL))
-    cancel_date = serializers.DateField(required=False, allow_null=True, default=None)
+class RefundChoiceSerializer(OperationSerializer):
+    """A cancellation's refund: the policy's, or (with the custom_refund right) none or an amount."""
+
     refund = serializers.ChoiceField(choices=list(RefundChoice.ALL), default=RefundChoice.POLICY)
     custom_refund = serializers.DecimalField(
         max_digits=18, decimal_places=4, min_value=0, required=False, allow_null=True, default=None
-    )
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
-    preview = serializers.BooleanField(
-        default=False, help_text="Only compute the refund; cancel nothing."
     )
 
     def validate_refund(self, value: str) -> str:
@@ -234,6 +230,15 @@ class CancelSerializer(OperationSerializer):
                 _("No refund or a custom amount needs the subscriptions.custom_refund right.")
             )
         return value
+
+
+class CancelSerializer(RefundChoiceSerializer):
+    timing = serializers.ChoiceField(choices=list(CancelTiming.ALL))
+    cancel_date = serializers.DateField(required=False, allow_null=True, default=None)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    preview = serializers.BooleanField(
+        default=False, help_text="Only compute the refund; cancel nothing."
+    )
 
 
 class UpgradeSerializer(OperationSerializer):
