@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -112,15 +112,7 @@ def copy_insert(objs: Sequence[models.Model]) -> None:
     model = type(objs[0])
     assign_ids(objs)
     columns = _columns(model)
-    names = ", ".join(connection.ops.quote_name(field.column) for field, _mode in columns)
-    table = connection.ops.quote_name(model._meta.db_table)
-    with (
-        connection.cursor() as cursor,
-        connection.wrap_database_errors,
-        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
-    ):
-        for obj in objs:
-            copy.write_row(_row(obj, columns))
+    _copy(model, columns, (_row(obj, columns) for obj in objs))
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -137,6 +129,30 @@ def copy_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list
     ids = reserve_ids(model, len(rows))
     columns = _columns(model)
     now = timezone.now()
+
+    def values(pk: int, row: dict[str, Any]) -> list[Any]:
+        out = []
+        for field, mode in columns:
+            if field.primary_key:
+                value = pk
+            elif mode == _AUTO:
+                value = row.get(field.attname, now)
+            elif field.attname in row:
+                value = row[field.attname]
+            else:
+                value = field.get_default()
+            if mode == _PREPARED:
+                value = field.get_db_prep_save(value, connection)
+            out.append(value)
+        return out
+
+    _copy(model, columns, (values(pk, row) for pk, row in zip(ids, rows, strict=True)))
+    return ids
+
+
+def _copy(
+    model: type[models.Model], columns: list[tuple[models.Field, int]], rows: Iterable[list[Any]]
+) -> None:
     names = ", ".join(connection.ops.quote_name(field.column) for field, _mode in columns)
     table = connection.ops.quote_name(model._meta.db_table)
     with (
@@ -144,22 +160,8 @@ def copy_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list
         connection.wrap_database_errors,
         cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
     ):
-        for pk, row in zip(ids, rows, strict=True):
-            values = []
-            for field, mode in columns:
-                if field.primary_key:
-                    value = pk
-                elif mode == _AUTO:
-                    value = row.get(field.attname, now)
-                elif field.attname in row:
-                    value = row[field.attname]
-                else:
-                    value = field.get_default()
-                if mode == _PREPARED:
-                    value = field.get_db_prep_save(value, connection)
-                values.append(value)
-            copy.write_row(values)
-    return ids
+        for row in rows:
+            copy.write_row(row)
 
 
 def copy_update(
